@@ -1,0 +1,46 @@
+# 粵藏 Yuecang: the two commands (make demo, make test) and the helpers around them.
+# Everything installs into a local virtualenv (.venv); nothing to install by hand.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+export DJANGO_ENV ?= development
+
+.PHONY: demo test bench lint install serve worker clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[whisper-model,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## make demo: install, build the sample archive, serve it at http://127.0.0.1:$(PORT)
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_sample
+	$(PY) manage.py demo_accounts
+	@echo "Serving http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/, user admin, password yuecang-demo)"
+	@mkdir -p var; \
+	$(VENV)/bin/celery -A archive worker -B -Q celery,ingest,transcribe --concurrency 1 \
+	  --loglevel INFO --logfile var/worker.log & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+## make test: the whole suite (SQLite unless DATABASE_URL is set)
+test: install
+	DJANGO_ENV=test $(VENV)/bin/pytest
+
+## make bench: every benchmark under bench/
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; DJANGO_ENV=test $(PY) $$script || exit 1; done
+
+## make lint: ruff (check and format) and Django's checks
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf var

@@ -1,0 +1,885 @@
+"""The archive's core records.
+
+Archival objects are plain Django models (STYLE.md §2); editors reach them
+through Wagtail viewsets in ``wagtail_hooks.py``. Text fields keep the source's
+own script (``title``) beside its Traditional, Simplified and English forms
+where known (``title_hant``, ``title_hans``, ``title_en``): stored text is never
+normalised; search and the 繁/简 switch convert copies only.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from wagtail.images.models import AbstractImage, AbstractRendition, Image
+
+#: Public identifiers: lower-case letters, digits and hyphens; 3 to 64 long.
+PUBLIC_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,63}$"
+_PUBLIC_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32
+
+public_id_validator = RegexValidator(
+    PUBLIC_ID_PATTERN,
+    _(
+        "Use 3 to 64 lower-case letters, digits and hyphens, starting with a letter or digit."
+    ),
+)
+
+#: Rights must be a rightsstatements.org statement or a Creative Commons URI.
+RIGHTS_URI_PATTERN = (
+    r"^(http://rightsstatements\.org/vocab/[A-Za-z-]+/1\.0/"
+    r"|https?://creativecommons\.org/(licenses|publicdomain)/[a-z0-9.+-]+(/[0-9.]+)?/?)$"
+)
+rights_uri_validator = RegexValidator(
+    RIGHTS_URI_PATTERN,
+    _("Give a rightsstatements.org or creativecommons.org URI."),
+)
+
+
+def new_public_id(prefix: str = "yc") -> str:
+    """Return a new random public identifier such as ``yc-7h3k9m2p4q``.
+
+    Random rather than derived from titles, so it never has to change when a
+    record is corrected.
+    """
+    token = "".join(secrets.choice(_PUBLIC_ID_ALPHABET) for _ in range(10))
+    return f"{prefix}-{token}"
+
+
+def new_item_public_id() -> str:
+    """Default public identifier of an item."""
+    return new_public_id("yc")
+
+
+def new_image_public_id() -> str:
+    """Default public identifier of a page image."""
+    return new_public_id("img")
+
+
+def new_work_public_id() -> str:
+    """Default public identifier of a work."""
+    return new_public_id("wk")
+
+
+class TimeStampedModel(models.Model):
+    """Abstract base: when a record was created and last changed."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ImmutablePublicIdMixin(models.Model):
+    """A ``public_id`` that never changes once the record is saved.
+
+    Stable identifiers are used in URLs and IIIF ids (DESIGN.md); changing one
+    is a breaking change for every client that cited it, so saving a changed
+    identifier raises instead.
+    """
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk:
+            stored = (
+                type(self)
+                .objects.filter(pk=self.pk)
+                .values_list("public_id", flat=True)
+                .first()
+            )
+            if stored is not None and stored != self.public_id:
+                raise ValidationError(
+                    {
+                        "public_id": _(
+                            "A public identifier never changes once it is saved."
+                        )
+                    }
+                )
+        super().save(*args, **kwargs)
+
+
+class MultilingualTitleMixin(models.Model):
+    """A title as the source writes it, plus its known Traditional/Simplified/English forms."""
+
+    title = models.CharField(
+        _("title"),
+        max_length=500,
+        help_text=_("As the source writes it, in its own script."),
+    )
+    title_hant = models.CharField(_("title (Traditional)"), max_length=500, blank=True)
+    title_hans = models.CharField(_("title (Simplified)"), max_length=500, blank=True)
+    title_en = models.CharField(_("title (English)"), max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.title
+
+    def title_for(self, language: str | None = None) -> str:
+        """Return the title in the form that best fits a UI language code."""
+        return pick_form(self, "title", language)
+
+
+def pick_form(obj, field: str, language: str | None = None) -> str:
+    """Return ``obj.<field>_<form>`` for a UI language, falling back to the source text.
+
+    English readers get the English form when there is one; Chinese readers get
+    the source's own text (the 繁/简 display switch converts it if they ask).
+    """
+    language = (language or get_language() or "").lower()
+    if language.startswith("en"):
+        value = getattr(obj, f"{field}_en", "")
+        if value:
+            return value
+    return getattr(obj, field)
+
+
+class AccessLevel(models.TextChoices):
+    """Who may see a record (DESIGN.md, Access); ``archive.access.can_view`` decides."""
+
+    PUBLIC = "public", _("Public")
+    READING_ROOM = "reading_room", _("Reading room only")
+    STAFF = "staff", _("Staff only")
+    EMBARGOED = "embargoed", _("Embargoed until a date")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Institution(TimeStampedModel):
+    """A library or partner that contributes items (the IIIF ``provider``)."""
+
+    class Kind(models.TextChoices):
+        CENTRAL = "central", _("Central library")
+        DISTRICT = "district", _("District library")
+        PARTNER = "partner", _("Partner")
+
+    code = models.SlugField(unique=True, max_length=64)
+    name = models.CharField(
+        _("name"), max_length=300, help_text=_("As the institution writes it.")
+    )
+    name_hant = models.CharField(_("name (Traditional)"), max_length=300, blank=True)
+    name_hans = models.CharField(_("name (Simplified)"), max_length=300, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=300, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DISTRICT)
+    homepage = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["kind", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def name_for(self, language: str | None = None) -> str:
+        """Return the name in the form that best fits a UI language code."""
+        return pick_form(self, "name", language)
+
+    @property
+    def is_central(self) -> bool:
+        """Whether this is the central library, whose staff edit every institution's items."""
+        return self.kind == self.Kind.CENTRAL
+
+
+class ThemeLibrary(models.Model):
+    """One of the four cultural-brand virtual theme libraries.
+
+    The four rows are created by a data migration (``0002_theme_libraries``) so
+    every installation has them; ``code`` is their stable key.
+    """
+
+    code = models.SlugField(unique=True, max_length=32)
+    name_hant = models.CharField(_("name (Traditional)"), max_length=100)
+    name_hans = models.CharField(_("name (Simplified)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    introduction_hant = models.TextField(blank=True)
+    introduction_hans = models.TextField(blank=True)
+    introduction_en = models.TextField(blank=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order"]
+        verbose_name_plural = _("theme libraries")
+
+    def __str__(self) -> str:
+        return f"{self.name_hant} {self.name_en}"
+
+    def name_for(self, language: str | None = None) -> str:
+        """Return the name in the UI language's form."""
+        language = (language or get_language() or "").lower()
+        if language.startswith("en"):
+            return self.name_en
+        if language == "zh-hans":
+            return self.name_hans
+        return self.name_hant
+
+    def introduction_for(self, language: str | None = None) -> str:
+        """Return the introduction in the UI language's form."""
+        language = (language or get_language() or "").lower()
+        if language.startswith("en"):
+            return self.introduction_en
+        if language == "zh-hans":
+            return self.introduction_hans
+        return self.introduction_hant
+
+
+class Collection(MultilingualTitleMixin, TimeStampedModel):
+    """A nested archival collection (e.g. 廣州大典 › 經部)."""
+
+    code = models.SlugField(unique=True, max_length=64)
+    institution = models.ForeignKey(
+        "archive.Institution", on_delete=models.PROTECT, related_name="collections"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    description = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
+    themes = models.ManyToManyField(
+        "archive.ThemeLibrary", blank=True, related_name="collections"
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")), name="collection_not_own_parent"
+            ),
+        ]
+
+    def clean(self) -> None:
+        """Refuse a parent chain that loops back to this collection."""
+        seen = {self.pk} if self.pk else set()
+        node = self.parent
+        while node is not None:
+            if node.pk in seen:
+                raise ValidationError(
+                    {"parent": _("A collection cannot contain itself.")}
+                )
+            seen.add(node.pk)
+            node = node.parent
+
+    def ancestors(self) -> list[Collection]:
+        """Return the chain of parents, outermost first."""
+        chain: list[Collection] = []
+        seen = {self.pk}
+        node = self.parent
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            chain.insert(0, node)
+            node = node.parent
+        return chain
+
+
+class Agent(TimeStampedModel):
+    """A person or organisation with roles on works and items."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Person")
+        ORGANISATION = "organisation", _("Organisation")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSON)
+    name = models.CharField(
+        _("name"), max_length=300, help_text=_("As the source writes it.")
+    )
+    name_hant = models.CharField(_("name (Traditional)"), max_length=300, blank=True)
+    name_hans = models.CharField(_("name (Simplified)"), max_length=300, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=300, blank=True)
+    #: The dynasty of a pre-modern author as catalogues give it (宋, 明, 清).
+    dynasty = models.CharField(max_length=20, blank=True)
+    dates = models.CharField(
+        max_length=100, blank=True, help_text=_("Life dates as the source gives them.")
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"({self.dynasty}) {self.name}" if self.dynasty else self.name
+
+    def name_for(self, language: str | None = None) -> str:
+        """Return the name in the form that best fits a UI language code."""
+        return pick_form(self, "name", language)
+
+
+class Role(models.TextChoices):
+    """What an agent did for a work or an item."""
+
+    AUTHOR = "author", _("Author")
+    EDITOR = "editor", _("Editor")
+    INTERVIEWEE = "interviewee", _("Interviewee")
+    INTERVIEWER = "interviewer", _("Interviewer")
+    NARRATOR = "narrator", _("Narrator")
+    PHOTOGRAPHER = "photographer", _("Photographer")
+    DIRECTOR = "director", _("Director")
+    PUBLISHER = "publisher", _("Publisher")
+    OTHER = "other", _("Other")
+
+
+class Place(TimeStampedModel):
+    """A place named by items, with coordinates (WGS 84) where known."""
+
+    name = models.CharField(_("name"), max_length=300)
+    name_hant = models.CharField(_("name (Traditional)"), max_length=300, blank=True)
+    name_hans = models.CharField(_("name (Simplified)"), max_length=300, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=300, blank=True)
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90),
+                name="place_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True)
+                | Q(longitude__gte=-180, longitude__lte=180),
+                name="place_longitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                name="place_coordinates_both_or_neither",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def name_for(self, language: str | None = None) -> str:
+        """Return the name in the form that best fits a UI language code."""
+        return pick_form(self, "name", language)
+
+
+class DatedMixin(models.Model):
+    """The source's date text kept as written, beside a sortable year range.
+
+    The range comes from ``archive.dates.parse_date``; where the parser cannot
+    read the text, the range stays empty rather than being guessed.
+    """
+
+    date_text = models.CharField(
+        _("date as written"),
+        max_length=200,
+        blank=True,
+        help_text=_("As the source gives it, e.g. 清光緒十年 or 民國二十七年."),
+    )
+    year_from = models.IntegerField(null=True, blank=True, editable=False)
+    year_to = models.IntegerField(null=True, blank=True, editable=False)
+    date_approximate = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class Work(MultilingualTitleMixin, DatedMixin, TimeStampedModel):
+    """A titled work (e.g. a Dadian book), whose volumes are items."""
+
+    class Bu(models.TextChoices):
+        """The four-part classification of the Dadian plus its 叢部."""
+
+        JING = "經", _("Classics (經)")
+        SHI = "史", _("Histories (史)")
+        ZI = "子", _("Masters (子)")
+        JI = "集", _("Collections (集)")
+        CONG = "叢", _("Collectanea (叢)")
+
+    public_id = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_work_public_id,
+        validators=[public_id_validator],
+    )
+    bu = models.CharField(_("部 class"), max_length=2, choices=Bu.choices, blank=True)
+    subclass = models.CharField(_("finer class"), max_length=100, blank=True)
+    edition = models.CharField(_("edition (版本)"), max_length=300, blank=True)
+    dadian_ref = models.CharField(_("Dadian reference"), max_length=100, blank=True)
+    agents = models.ManyToManyField(
+        "archive.Agent", through="archive.WorkAgent", blank=True
+    )
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(year_from__isnull=True)
+                | Q(year_to__isnull=True)
+                | Q(year_from__lte=F("year_to")),
+                name="work_year_range_ordered",
+            ),
+        ]
+
+
+class WorkAgent(models.Model):
+    """An agent's role on a work (e.g. its author)."""
+
+    work = models.ForeignKey(
+        "archive.Work", on_delete=models.CASCADE, related_name="work_agents"
+    )
+    agent = models.ForeignKey(
+        "archive.Agent", on_delete=models.PROTECT, related_name="work_roles"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.AUTHOR)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["work", "agent", "role"], name="workagent_unique_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} ({self.get_role_display()})"
+
+
+class Item(
+    ImmutablePublicIdMixin, MultilingualTitleMixin, DatedMixin, TimeStampedModel
+):
+    """One archival item: a book volume, an interview, a film, an image set.
+
+    ``public_id`` is the stable identifier in ``/items/{item}/`` and IIIF URLs.
+    """
+
+    class Kind(models.TextChoices):
+        BOOK_VOLUME = "book_volume", _("Book volume")
+        ORAL_HISTORY = "oral_history", _("Oral-history interview")
+        DOCUMENTARY_VIDEO = "documentary_video", _("Documentary video")
+        IMAGE_SET = "image_set", _("Image set")
+        OTHER = "other", _("Other")
+
+    public_id = models.CharField(
+        _("public identifier"),
+        max_length=64,
+        unique=True,
+        default=new_item_public_id,
+        validators=[public_id_validator],
+        help_text=_("Used in URLs and IIIF identifiers; never changes."),
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    institution = models.ForeignKey(
+        "archive.Institution",
+        on_delete=models.PROTECT,
+        related_name="items",
+        help_text=_("The contributing institution (the IIIF provider)."),
+    )
+    collection = models.ForeignKey(
+        "archive.Collection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+    )
+    work = models.ForeignKey(
+        "archive.Work",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="volumes",
+    )
+    volume_number = models.PositiveIntegerField(null=True, blank=True)
+    dadian_ref = models.CharField(_("Dadian reference"), max_length=100, blank=True)
+    description = models.TextField(blank=True, help_text=_("As the source writes it."))
+    description_hant = models.TextField(blank=True)
+    description_hans = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
+    #: BCP 47 tags of the content's languages (lzh, yue, zh-Hant, en...).
+    languages = models.JSONField(default=list, blank=True)
+    dialect = models.CharField(
+        max_length=50, blank=True, help_text=_("e.g. 廣州話, 台山話")
+    )
+    rights_uri = models.CharField(
+        _("rights"), max_length=200, validators=[rights_uri_validator]
+    )
+    required_statement = models.TextField(
+        _("required statement"), help_text=_("Attribution text shown with the item.")
+    )
+    required_statement_en = models.TextField(
+        _("required statement (English)"), blank=True
+    )
+    access_level = models.CharField(
+        max_length=16, choices=AccessLevel.choices, default=AccessLevel.STAFF
+    )
+    embargo_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text=_("Embargoed items open to the public on this date."),
+    )
+    withdrawn_note = models.TextField(
+        blank=True, help_text=_("Shown on the tombstone when the item is withdrawn.")
+    )
+    themes = models.ManyToManyField(
+        "archive.ThemeLibrary", blank=True, related_name="items"
+    )
+    places = models.ManyToManyField("archive.Place", blank=True, related_name="items")
+    agents = models.ManyToManyField(
+        "archive.Agent", through="archive.ItemAgent", blank=True
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            (
+                "view_restricted",
+                "Can view reading-room, staff-only and embargoed items",
+            ),
+            ("edit_all_institutions", "Can edit items of every institution"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(access_level="embargoed") | Q(embargo_until__isnull=False),
+                name="item_embargo_needs_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(year_from__isnull=True)
+                | Q(year_to__isnull=True)
+                | Q(year_from__lte=F("year_to")),
+                name="item_year_range_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["work", "volume_number"],
+                condition=Q(work__isnull=False, volume_number__isnull=False),
+                name="item_unique_volume_in_work",
+            ),
+            models.CheckConstraint(
+                condition=Q(public_id__regex=PUBLIC_ID_PATTERN),
+                name="item_public_id_format",
+            ),
+        ]
+        indexes = [models.Index(fields=["access_level", "kind"])]
+
+    def clean(self) -> None:
+        """Check the cross-field rules the database cannot express clearly."""
+        errors = {}
+        if self.access_level == AccessLevel.EMBARGOED and not self.embargo_until:
+            errors["embargo_until"] = _("An embargoed item needs the date it opens.")
+        if self.volume_number and not self.work_id:
+            errors["volume_number"] = _("A volume number needs the work it belongs to.")
+        if errors:
+            raise ValidationError(errors)
+
+    def description_for(self, language: str | None = None) -> str:
+        """Return the description in the form that best fits a UI language code."""
+        return pick_form(self, "description", language)
+
+    def required_statement_for(self, language: str | None = None) -> str:
+        """Return the required statement in the UI language where known."""
+        return pick_form(self, "required_statement", language)
+
+    @property
+    def is_recording(self) -> bool:
+        """Whether the item is audio or video."""
+        return self.kind in (self.Kind.ORAL_HISTORY, self.Kind.DOCUMENTARY_VIDEO)
+
+    def embargo_active(self, today=None) -> bool:
+        """Whether an embargo still holds today (it lifts on ``embargo_until``)."""
+        today = today or timezone.localdate()
+        return self.embargo_until is not None and today < self.embargo_until
+
+
+class ItemAgent(models.Model):
+    """An agent's role on an item (interviewee, interviewer, author...)."""
+
+    item = models.ForeignKey(
+        "archive.Item", on_delete=models.CASCADE, related_name="item_agents"
+    )
+    agent = models.ForeignKey(
+        "archive.Agent", on_delete=models.PROTECT, related_name="item_roles"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "agent", "role"], name="itemagent_unique_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} ({self.get_role_display()})"
+
+
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class Asset(TimeStampedModel):
+    """An original file exactly as received, stored content-addressed by SHA-256.
+
+    The bytes are never changed; derivatives are made from them. Consent forms
+    and other personal data are staff only whatever the item's level.
+    """
+
+    class Role(models.TextChoices):
+        PAGE = "page", _("Page scan")
+        MEDIA = "media", _("Audio or video master")
+        TEXT = "text", _("Text, OCR or transcription (ALTO, hOCR, plain text)")
+        CONSENT_FORM = "consent_form", _("Signed consent form")
+        SUPPLEMENT = "supplement", _("Supplementary file")
+
+    class FixityStatus(models.TextChoices):
+        UNCHECKED = "unchecked", _("Not yet checked")
+        OK = "ok", _("Intact")
+        MISMATCH = "mismatch", _("Checksum mismatch")
+        MISSING = "missing", _("File missing")
+
+    item = models.ForeignKey(
+        "archive.Item", on_delete=models.PROTECT, related_name="assets"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    sha256 = models.CharField(
+        max_length=64, validators=[RegexValidator(SHA256_PATTERN)], db_index=True
+    )
+    #: Relative to ARCHIVE_STORAGE_ROOT; derived from the checksum.
+    storage_path = models.CharField(max_length=300)
+    original_filename = models.CharField(max_length=500, blank=True)
+    size = models.PositiveBigIntegerField()
+    #: Detected from the bytes, not trusted from the file name.
+    media_type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+    #: Personal data (consent forms): staff only, whatever the item's level.
+    is_personal_data = models.BooleanField(default=False)
+    #: Optional stricter level for this file alone; empty follows the item.
+    access_level = models.CharField(
+        max_length=16, choices=AccessLevel.choices, blank=True, default=""
+    )
+    fixity_status = models.CharField(
+        max_length=16, choices=FixityStatus.choices, default=FixityStatus.UNCHECKED
+    )
+    last_fixity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["item", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "sha256"], name="asset_unique_file_per_item"
+            ),
+            models.CheckConstraint(
+                condition=Q(sha256__regex=SHA256_PATTERN), name="asset_sha256_format"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename or self.sha256[:12]} ({self.media_type})"
+
+    @property
+    def is_staff_only(self) -> bool:
+        """Consent forms and other personal data are staff only, whatever the item says."""
+        return self.is_personal_data or self.role == self.Role.CONSENT_FORM
+
+    @property
+    def path(self):
+        """The absolute path of the stored bytes."""
+        from pathlib import Path
+
+        return Path(settings.ARCHIVE_STORAGE_ROOT) / self.storage_path
+
+
+class FixityCheck(models.Model):
+    """One re-hash of a stored original: what was found, and when."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", _("Intact")
+        MISMATCH = "mismatch", _("Checksum mismatch")
+        MISSING = "missing", _("File missing")
+
+    asset = models.ForeignKey(
+        "archive.Asset", on_delete=models.CASCADE, related_name="fixity_checks"
+    )
+    checked_at = models.DateTimeField(default=timezone.now, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    observed_sha256 = models.CharField(max_length=64, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-checked_at"]
+        get_latest_by = "checked_at"
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} {self.outcome} {self.checked_at:%Y-%m-%d %H:%M}"
+
+
+class Derivative(TimeStampedModel):
+    """A file made from an asset by a versioned recipe (pyramid, thumbnail, listening copy).
+
+    A new recipe version makes new derivatives beside the old; originals are
+    never touched.
+    """
+
+    class Kind(models.TextChoices):
+        PYRAMID = "pyramid", _("Tiled pyramidal TIFF")
+        THUMBNAIL = "thumbnail", _("Thumbnail")
+        PREVIEW = "preview", _("Preview image")
+        LISTENING_COPY = "listening_copy", _("Listening copy")
+        VIDEO_PROXY = "video_proxy", _("Video proxy (H.264 MP4)")
+        POSTER = "poster", _("Video poster frame")
+
+    asset = models.ForeignKey(
+        "archive.Asset", on_delete=models.CASCADE, related_name="derivatives"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    recipe_version = models.PositiveIntegerField(default=1)
+    #: Relative to ARCHIVE_STORAGE_ROOT.
+    path = models.CharField(max_length=300)
+    media_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["asset", "kind", "-recipe_version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "kind", "recipe_version"],
+                name="derivative_unique_recipe",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} v{self.recipe_version} of asset {self.asset_id}"
+
+    @property
+    def abspath(self):
+        """The absolute path of the derivative file."""
+        from pathlib import Path
+
+        return Path(settings.ARCHIVE_STORAGE_ROOT) / self.path
+
+
+class PageImage(ImmutablePublicIdMixin, TimeStampedModel):
+    """One page (or image) of an item: a future IIIF canvas with a stable image id."""
+
+    item = models.ForeignKey(
+        "archive.Item", on_delete=models.CASCADE, related_name="pages"
+    )
+    sequence = models.PositiveIntegerField(help_text=_("1-based reading order."))
+    label = models.CharField(
+        max_length=100, blank=True, help_text=_("e.g. 第一葉, 封面")
+    )
+    public_id = models.CharField(
+        _("image identifier"),
+        max_length=64,
+        unique=True,
+        default=new_image_public_id,
+        validators=[public_id_validator],
+    )
+    asset = models.ForeignKey(
+        "archive.Asset", on_delete=models.PROTECT, related_name="page_images"
+    )
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    #: Plain-text transcription of the page, as the source has it.
+    text = models.TextField(blank=True)
+    #: ALTO or hOCR with coordinates, where delivered.
+    text_asset = models.ForeignKey(
+        "archive.Asset",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["item", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "sequence"], name="pageimage_unique_sequence"
+            ),
+            models.CheckConstraint(
+                condition=Q(sequence__gte=1), name="pageimage_sequence_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(public_id__regex=PUBLIC_ID_PATTERN),
+                name="pageimage_public_id_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.public_id} p.{self.sequence} {self.label}"
+
+
+class StaffProfile(models.Model):
+    """Which institution an archivist or curator works for.
+
+    Archivists edit only their institution's items unless they are staff of the
+    central library (or hold ``archive.edit_all_institutions``).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="archive_profile",
+    )
+    institution = models.ForeignKey(
+        "archive.Institution", on_delete=models.PROTECT, related_name="staff"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.institution.code}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time each Celery worker proved it was alive (read by /healthz)."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.hostname} {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class ArchiveImage(AbstractImage):
+    """Wagtail image for editorial pictures (exhibition heroes), with credit and rights.
+
+    Archival page scans are not Wagtail images: they are Assets served by IIIF.
+    """
+
+    credit = models.CharField(max_length=300, blank=True)
+    rights_uri = models.CharField(
+        max_length=200, blank=True, validators=[rights_uri_validator]
+    )
+
+    admin_form_fields = Image.admin_form_fields + ("credit", "rights_uri")
+
+
+class ArchiveRendition(AbstractRendition):
+    """A rendition of an :class:`ArchiveImage`."""
+
+    image = models.ForeignKey(
+        "archive.ArchiveImage", on_delete=models.CASCADE, related_name="renditions"
+    )
+
+    class Meta:
+        unique_together = (("image", "filter_spec", "focal_point_key"),)
+
+
+def public_id_is_valid(value: str) -> bool:
+    """Whether a string has the form of a public identifier."""
+    return bool(re.match(PUBLIC_ID_PATTERN, value or ""))

@@ -1,0 +1,272 @@
+"""Base settings for 粵藏 Yuecang.
+
+Every setting is read from the environment through one ``env`` object, and every
+one has an embedded default so that ``make demo`` needs no server (DESIGN.md,
+Configuration). ``dev``, ``production`` and ``test`` only override this module.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+#: Runtime state of the embedded default (SQLite file, stored files, broker, index).
+VAR_DIR = Path(environ.Env().str("YUECANG_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+
+# ---------------------------------------------------------------------------
+# Core Django
+# https://docs.djangoproject.com/en/5.2/ref/settings/
+# ---------------------------------------------------------------------------
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+DEBUG = False
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "archive",
+    "ingest",
+    "transcription",
+    "iiif",
+    "themes",
+    "wagtail.contrib.settings",
+    "wagtail.contrib.redirects",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_filters",
+    "django_tasks",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "archive.middleware.ScriptPreferenceMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+ROOT_URLCONF = "archive.urls"
+WSGI_APPLICATION = "archive.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "archive.context_processors.archive",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------------------
+# Database: SQLite file by default, PostgreSQL at scale
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-db-url
+# ---------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'yuecang.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while the worker writes.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 30)
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+# ---------------------------------------------------------------------------
+# Languages: UI in zh-Hant, zh-Hans and en, no URL prefix (DESIGN.md, Languages)
+# https://docs.djangoproject.com/en/5.2/topics/i18n/translation/
+# ---------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hant"
+LANGUAGES = [
+    ("zh-hant", "繁體中文"),
+    ("zh-hans", "简体中文"),
+    ("en", "English"),
+]
+LOCALE_PATHS = [BASE_DIR / "archive" / "locale"]
+LANGUAGE_COOKIE_NAME = "yc_language"
+TIME_ZONE = "Asia/Hong_Kong"
+USE_I18N = True
+USE_TZ = True
+WAGTAIL_I18N_ENABLED = False
+WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
+
+# ---------------------------------------------------------------------------
+# Static files and stored files
+# https://whitenoise.readthedocs.io/
+# ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+#: Originals and derivatives live here, content-addressed; never served as-is.
+ARCHIVE_STORAGE_ROOT = Path(
+    env.str("ARCHIVE_STORAGE_ROOT", default=str(VAR_DIR / "storage"))
+)
+#: Wagtail images and documents (editorial uploads, not archival originals).
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"
+
+# ---------------------------------------------------------------------------
+# Archive: access and identifiers
+# ---------------------------------------------------------------------------
+#: CIDR ranges of the reading room: requests from them see reading-room material.
+ARCHIVE_READING_ROOM_NETWORKS = env.list("ARCHIVE_READING_ROOM_NETWORKS", default=[])
+#: How old a worker heartbeat may be before /healthz calls the worker down.
+ARCHIVE_HEARTBEAT_MAX_AGE = env.int("ARCHIVE_HEARTBEAT_MAX_AGE", default=180)
+#: Seconds between worker heartbeats (beat schedules them).
+ARCHIVE_HEARTBEAT_INTERVAL = env.float("ARCHIVE_HEARTBEAT_INTERVAL", default=30.0)
+#: Days between fixity checks of one original in the nightly sweep.
+ARCHIVE_FIXITY_INTERVAL_DAYS = env.int("ARCHIVE_FIXITY_INTERVAL_DAYS", default=30)
+
+# ---------------------------------------------------------------------------
+# Celery: the embedded broker needs no server; Redis or RabbitMQ at scale
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+# ---------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_FOLDER = Path(
+    env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker"))
+)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 600
+CELERY_TASK_TIME_LIMIT = 900
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "ingest.*": {"queue": "ingest"},
+    "transcription.*": {"queue": "transcribe"},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
+        "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
+        "store_processed": False,
+    }
+
+# ---------------------------------------------------------------------------
+# Search (the embedded engine or OpenSearch; built by the search issue)
+# ---------------------------------------------------------------------------
+SEARCH_BACKEND = env.str("SEARCH_BACKEND", default="embedded")
+OPENSEARCH_URL = env.str("OPENSEARCH_URL", default="")
+SEARCH_INDEX_DIR = VAR_DIR / "index"
+
+# ---------------------------------------------------------------------------
+# IIIF (built by the IIIF issue)
+# ---------------------------------------------------------------------------
+#: Base URL of the Image API; empty means the built-in one at /iiif/3/image/.
+IIIF_IMAGE_BASE = env.str("IIIF_IMAGE_BASE", default="")
+
+# ---------------------------------------------------------------------------
+# Transcription (built by the transcription issue)
+# ---------------------------------------------------------------------------
+#: A faster-whisper model name or folder; "bundled" is the offline Whisper base.
+WHISPER_MODEL = env.str("WHISPER_MODEL", default="bundled")
+WHISPER_DEVICE = env.str("WHISPER_DEVICE", default="cpu")
+WHISPER_COMPUTE_TYPE = env.str("WHISPER_COMPUTE_TYPE", default="int8")
+TRANSCRIPTION_ENGINE = env.str(
+    "TRANSCRIPTION_ENGINE", default="transcription.engines.FasterWhisperEngine"
+)
+
+# ---------------------------------------------------------------------------
+# Wagtail
+# https://docs.wagtail.org/en/stable/reference/settings.html
+# ---------------------------------------------------------------------------
+WAGTAIL_SITE_NAME = "粵藏 Yuecang"
+WAGTAILADMIN_BASE_URL = env.str(
+    "WAGTAILADMIN_BASE_URL", default="http://127.0.0.1:8000"
+)
+WAGTAILIMAGES_IMAGE_MODEL = "archive.ArchiveImage"
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "zip"]
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+#: Wagtail's own background work (reference index, file deletion) runs immediately.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# ---------------------------------------------------------------------------
+# Caches and logging
+# ---------------------------------------------------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+    }
+}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {
+        "handlers": ["console"],
+        "level": env.str("DJANGO_LOG_LEVEL", default="INFO"),
+    },
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
+    },
+}
+
+# Security flags that are safe everywhere; production adds the HTTPS-only ones.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,44 @@
+"""Test settings: fast hashing, local caches, eager Celery for unit tests.
+
+Integration tests start a real worker (tests/archive/test_celery.py) and use
+PostgreSQL and Redis when ``DATABASE_URL`` and ``CELERY_BROKER_URL`` say so.
+"""
+
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import DATABASES, env
+
+DEBUG = False
+SECRET_KEY = "test-only-not-secret-" + "x" * 40
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Unit tests run tasks in-process; the live-worker tests switch this off.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+# Each test run gets its own storage folder (tests/conftest.py also isolates
+# MEDIA_ROOT and ARCHIVE_STORAGE_ROOT per test).
+_TMP = Path(tempfile.mkdtemp(prefix="yuecang-test-"))
+# A live worker started by a test is told the test's folders through these.
+ARCHIVE_STORAGE_ROOT = Path(
+    env.str("ARCHIVE_STORAGE_ROOT", default=str(_TMP / "storage"))
+)
+MEDIA_ROOT = _TMP / "media"
+STATIC_ROOT = _TMP / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so a live worker process can open the test database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("YUECANG_TEST_DB", default=str(_TMP / "test.sqlite3"))
+    }
+
+TRANSCRIPTION_ENGINE = "transcription.engines.FasterWhisperEngine"
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

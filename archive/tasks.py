@@ -1,0 +1,38 @@
+"""Celery entry points of ``archive``: thin interfaces to one service each."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from celery import shared_task
+
+from archive import services
+from archive.models import Asset
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(soft_time_limit=3600, time_limit=3700, acks_late=True)
+def asset_verify_fixity_task(asset_id: int) -> str | None:
+    """Re-hash one stored original and record the check."""
+    asset = Asset.objects.filter(pk=asset_id).first()
+    if asset is None:
+        logger.warning("Fixity: asset %s no longer exists", asset_id)
+        return None
+    return services.asset_verify_fixity(asset=asset).outcome
+
+
+@shared_task(soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def fixity_sweep_task() -> dict:
+    """Nightly: check every original whose last check is older than the interval."""
+    return services.fixity_sweep()
+
+
+@shared_task(soft_time_limit=20, time_limit=30, ignore_result=True)
+def worker_heartbeat_task() -> None:
+    """Every 30 s: record that this worker is alive, for /healthz."""
+    from celery import current_task
+
+    hostname = getattr(current_task.request, "hostname", None) or socket.gethostname()
+    services.worker_heartbeat_record(hostname=hostname)

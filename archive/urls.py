@@ -1,0 +1,32 @@
+"""Root URL configuration. Public URLs are stable (DESIGN.md, Public interfaces).
+
+No language prefixes: the UI language comes from a cookie and Accept-Language.
+"""
+
+from django.urls import include, path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+
+from archive import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("items/<str:item>/", views.item_detail, name="item_detail"),
+    path("items/<str:item>/thumbnail.jpg", views.item_thumbnail, name="item_thumbnail"),
+    path(
+        "items/<str:item>/pages/<int:sequence>.jpg",
+        views.page_preview,
+        name="page_preview",
+    ),
+    path("items/<str:item>/files/<int:asset>", views.asset_file, name="asset_file"),
+    path("institutions/", views.institution_list, name="institution_list"),
+    path(
+        "institutions/<slug:code>/", views.institution_detail, name="institution_detail"
+    ),
+    path("display-script/", views.set_display_script, name="set_display_script"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", include(wagtailadmin_urls)),
+    # Wagtail serves its page tree (theme libraries, exhibitions) last.
+    path("", include(wagtail_urls)),
+]

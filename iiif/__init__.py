@@ -1,0 +1,1 @@
+"""The ``iiif`` app of 粵藏 Yuecang (see docs/architecture.md)."""

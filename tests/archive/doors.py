@@ -1,0 +1,70 @@
+"""The registry of every routed URL pattern and the example URLs the access walk visits.
+
+Every pattern the project routes (outside the Wagtail admin, which is walked
+separately) must be registered here: ``ITEM_DOORS`` for patterns that show one
+item or its files, ``SITE_DOORS`` for everything else. A new pattern without an
+entry fails ``test_every_routed_pattern_is_registered``, so no door can be
+forgotten. Later issues add their doors here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+#: URL prefixes walked by the admin tests instead (login required for all of them).
+ADMIN_PREFIXES = ("admin/",)
+
+
+@dataclass
+class ItemFixture:
+    """An item of one access level, with a page and a media file, for the walk."""
+
+    item: object
+    page_sequence: int
+    media_asset_id: int
+
+
+#: route name -> function(ItemFixture) -> list of GET URLs that show that item.
+ITEM_DOORS = {
+    "item_detail": lambda f: [reverse("item_detail", args=[f.item.public_id])],
+    "item_thumbnail": lambda f: [reverse("item_thumbnail", args=[f.item.public_id])],
+    "page_preview": lambda f: [
+        reverse("page_preview", args=[f.item.public_id, f.page_sequence])
+    ],
+    "asset_file": lambda f: [
+        reverse("asset_file", args=[f.item.public_id, f.media_asset_id])
+    ],
+}
+
+#: route name -> (method, list of URLs): doors that list or serve no single item.
+SITE_DOORS = {
+    "home": ("get", ["/"]),
+    "institution_list": ("get", ["/institutions/"]),
+    "institution_detail": ("get", ["/institutions/walk-lib/"]),
+    "healthz": ("get", ["/healthz"]),
+    "set_display_script": ("post", ["/display-script/"]),
+    "set_language": ("post", ["/i18n/setlang/"]),
+    # Wagtail's page tree: the root page and a path that does not exist.
+    "wagtail_serve": ("get", ["/no-such-page/"]),
+    # Wagtail's password form for restricted pages (none exist yet: 404).
+    "wagtailcore_authenticate_with_password": (
+        "get",
+        ["/_util/authenticate_with_password/999/999/"],
+    ),
+    "wagtailcore_login": ("get", ["/_util/login/"]),
+}
+
+
+def routed_patterns(patterns=None, prefix: str = ""):
+    """Yield (route, name) for every URL pattern, flattening includes."""
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from routed_patterns(
+                pattern.url_patterns, prefix + str(pattern.pattern)
+            )
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.name

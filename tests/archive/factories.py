@@ -1,0 +1,89 @@
+"""factory_boy factories for the archive's core records."""
+
+from __future__ import annotations
+
+import io
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from archive import models
+
+
+class InstitutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Institution
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"lib-{n}")
+    name = factory.Sequence(lambda n: f"區圖書館 {n}")
+    name_en = factory.Sequence(lambda n: f"District Library {n}")
+    kind = models.Institution.Kind.DISTRICT
+
+
+class CentralInstitutionFactory(InstitutionFactory):
+    code = "gzlib"
+    name = "廣州圖書館"
+    name_en = "Guangzhou Library"
+    kind = models.Institution.Kind.CENTRAL
+
+
+class CollectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Collection
+
+    code = factory.Sequence(lambda n: f"col-{n}")
+    title = factory.Sequence(lambda n: f"典藏 {n}")
+    institution = factory.SubFactory(InstitutionFactory)
+
+
+class WorkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Work
+
+    title = "三字經"
+    title_hans = "三字经"
+    title_en = "Three Character Classic"
+    bu = models.Work.Bu.JING
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Item
+
+    kind = models.Item.Kind.BOOK_VOLUME
+    title = factory.Sequence(lambda n: f"廣州大典 第{n}冊")
+    institution = factory.SubFactory(InstitutionFactory)
+    rights_uri = "http://rightsstatements.org/vocab/NoC-NC/1.0/"
+    required_statement = "廣州圖書館藏"
+    access_level = models.AccessLevel.PUBLIC
+
+
+def jpeg_bytes(width: int = 64, height: int = 96, color=(200, 180, 150)) -> bytes:
+    """A small JPEG made in memory."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def make_user(
+    username: str, *, groups=(), institution=None, superuser=False, password="pw"
+):
+    """Create a user in the named groups, with a staff profile at ``institution``."""
+    user_model = get_user_model()
+    if superuser:
+        user = user_model.objects.create_superuser(
+            username, f"{username}@example.org", password
+        )
+    else:
+        user = user_model.objects.create_user(
+            username, f"{username}@example.org", password
+        )
+    for name in groups:
+        user.groups.add(Group.objects.get(name=name))
+    if institution is not None:
+        models.StaffProfile.objects.create(user=user, institution=institution)
+    return user
