@@ -9,3 +9,9 @@ class ArchiveConfig(AppConfig):
     name = "archive"
     verbose_name = "Archive"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The admin's permission policies must be registered before anything asks
+        # Wagtail for one (it would otherwise make a plain fallback policy and
+        # refuse ours later); they are registered when the hooks module loads.
+        from archive import wagtail_hooks  # noqa: F401

@@ -1,0 +1,399 @@
+"""The archive's Wagtail admin: one "Archive" menu over the core records.
+
+Each core record gets a model viewset under ``/admin/archive/<model>/``.
+Permissions come from the staff groups of migration ``0003_staff_groups``,
+narrowed by the policies registered below: archivists and curators reach only
+their own institution's items, collections, stored originals and staff
+profiles (see ``archive.admin_views``); the four theme libraries and the
+stored originals cannot be added or deleted here.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.tables import Column, DateColumn, UpdatedAtColumn
+from wagtail.admin.viewsets.base import ViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permissions import register_permission_policy
+
+from archive import models
+from archive.admin_views import (
+    AgentRolesPanel,
+    ArchivePermissionPolicy,
+    AssetFilterSet,
+    FixityWarningPanel,
+    InstitutionScopedPermissionPolicy,
+    ItemFilterSet,
+    ScopedCreateView,
+    ScopedDeleteView,
+    ScopedEditView,
+    ScopedHistoryView,
+    ScopedIndexView,
+    ScopedInspectView,
+    ScopedUsageView,
+    WorkFilterSet,
+    fixity_failure_count,
+    years_display,
+)
+from archive.forms import (
+    CollectionAdminForm,
+    ItemAdminForm,
+    StaffProfileAdminForm,
+    WorkAdminForm,
+)
+
+# Policies must be registered before any view asks for one (Wagtail then
+# creates a plain fallback policy and refuses a later registration).
+for _model, _field in [
+    (models.Item, "institution"),
+    (models.Collection, "institution"),
+    (models.StaffProfile, "institution"),
+]:
+    register_permission_policy(
+        _model, InstitutionScopedPermissionPolicy(_model, institution_field=_field)
+    )
+register_permission_policy(
+    models.Asset,
+    InstitutionScopedPermissionPolicy(
+        models.Asset,
+        institution_field="item__institution",
+        # Originals arrive through ingest, checksummed; the admin never makes
+        # or deletes one.
+        denied_actions={"add", "delete"},
+    ),
+)
+register_permission_policy(
+    models.ThemeLibrary,
+    # The four theme libraries are fixed by migration 0002.
+    ArchivePermissionPolicy(models.ThemeLibrary, denied_actions={"add", "delete"}),
+)
+for _model in (models.Work, models.Agent, models.Place, models.Institution):
+    register_permission_policy(_model, ArchivePermissionPolicy(_model))
+
+
+TITLE_PANELS = [
+    FieldPanel("title"),
+    FieldPanel("title_hant"),
+    FieldPanel("title_hans"),
+    FieldPanel("title_en"),
+]
+TITLE_SEARCH = ["title", "title_hant", "title_hans", "title_en"]
+NAME_PANELS = [
+    FieldPanel("name"),
+    FieldPanel("name_hant"),
+    FieldPanel("name_hans"),
+    FieldPanel("name_en"),
+]
+NAME_SEARCH = ["name", "name_hant", "name_hans", "name_en"]
+
+
+def years_column() -> Column:
+    """The listing column of a dated record's year range (or "not understood")."""
+    return Column(
+        "years", label=_("Years"), accessor=years_display, sort_key="year_from"
+    )
+
+
+class ArchiveViewSet(ModelViewSet):
+    """A model viewset whose views all go through the model's scoped policy."""
+
+    index_view_class = ScopedIndexView
+    add_view_class = ScopedCreateView
+    edit_view_class = ScopedEditView
+    delete_view_class = ScopedDeleteView
+    inspect_view_class = ScopedInspectView
+    history_view_class = ScopedHistoryView
+    usage_view_class = ScopedUsageView
+    inspect_view_enabled = True
+    # A copy would carry over unique codes and public identifiers.
+    copy_view_enabled = False
+    #: Relations the listing shows (see ``ScopedIndexView.list_select_related``).
+    list_select_related: tuple[str, ...] = ()
+
+    @property
+    def name(self):
+        return f"archive_{self.model_name}"
+
+    @property
+    def url_prefix(self):
+        return f"archive/{self.model_name}"
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(
+            list_select_related=self.list_select_related, **kwargs
+        )
+
+
+class ItemViewSet(ArchiveViewSet):
+    model = models.Item
+    icon = "doc-full"
+    list_display = [
+        "title",
+        "public_id",
+        "kind",
+        "institution",
+        years_column(),
+        "access_level",
+        UpdatedAtColumn(label=_("Updated")),
+    ]
+    filterset_class = ItemFilterSet
+    list_select_related = ("institution",)
+    search_fields = [*TITLE_SEARCH, "public_id", "dadian_ref"]
+    edit_handler = ObjectList(
+        [
+            MultiFieldPanel(
+                [
+                    FieldPanel("public_id"),
+                    FieldPanel("kind"),
+                    FieldPanel("institution"),
+                    FieldPanel("collection"),
+                    FieldPanel("work"),
+                    FieldPanel("volume_number"),
+                    FieldPanel("dadian_ref"),
+                ],
+                heading=_("Identity"),
+            ),
+            MultiFieldPanel(TITLE_PANELS, heading=_("Title")),
+            FieldPanel("date_text"),
+            MultiFieldPanel(
+                [
+                    FieldPanel("description"),
+                    FieldPanel("description_hant"),
+                    FieldPanel("description_hans"),
+                    FieldPanel("description_en"),
+                    FieldPanel("languages"),
+                    FieldPanel("dialect"),
+                ],
+                heading=_("Description"),
+            ),
+            AgentRolesPanel(heading=_("Agents and their roles")),
+            MultiFieldPanel(
+                [
+                    FieldPanel("themes", widget=forms.CheckboxSelectMultiple),
+                    FieldPanel("places", widget=forms.CheckboxSelectMultiple),
+                ],
+                heading=_("Theme libraries and places"),
+            ),
+            MultiFieldPanel(
+                [
+                    FieldPanel("rights_uri"),
+                    FieldPanel("required_statement"),
+                    FieldPanel("required_statement_en"),
+                    FieldPanel("access_level"),
+                    FieldPanel("embargo_until"),
+                    FieldPanel("withdrawn_note"),
+                ],
+                heading=_("Rights and access"),
+            ),
+        ],
+        base_form_class=ItemAdminForm,
+    )
+
+
+class CollectionViewSet(ArchiveViewSet):
+    model = models.Collection
+    icon = "folder-inverse"
+    list_display = [
+        "title",
+        "code",
+        "institution",
+        "parent",
+        UpdatedAtColumn(label=_("Updated")),
+    ]
+    list_select_related = ("institution", "parent")
+    list_filter = ["institution", "themes"]
+    search_fields = [*TITLE_SEARCH, "code"]
+    edit_handler = ObjectList(
+        [
+            FieldPanel("code"),
+            FieldPanel("institution"),
+            FieldPanel("parent"),
+            MultiFieldPanel(TITLE_PANELS, heading=_("Title")),
+            FieldPanel("description"),
+            FieldPanel("description_en"),
+            FieldPanel("themes", widget=forms.CheckboxSelectMultiple),
+        ],
+        base_form_class=CollectionAdminForm,
+    )
+
+
+class WorkViewSet(ArchiveViewSet):
+    model = models.Work
+    icon = "openquote"
+    list_display = ["title", "public_id", "bu", "dadian_ref", years_column()]
+    filterset_class = WorkFilterSet
+    search_fields = [*TITLE_SEARCH, "public_id", "dadian_ref", "edition"]
+    edit_handler = ObjectList(
+        [
+            FieldPanel("public_id"),
+            MultiFieldPanel(TITLE_PANELS, heading=_("Title")),
+            FieldPanel("date_text"),
+            MultiFieldPanel(
+                [
+                    FieldPanel("bu"),
+                    FieldPanel("subclass"),
+                    FieldPanel("edition"),
+                    FieldPanel("dadian_ref"),
+                ],
+                heading=_("Classification"),
+            ),
+            AgentRolesPanel(heading=_("Agents and their roles")),
+        ],
+        base_form_class=WorkAdminForm,
+    )
+
+
+class AgentViewSet(ArchiveViewSet):
+    model = models.Agent
+    icon = "user"
+    list_display = ["name", "name_en", "kind", "dynasty", "dates"]
+    list_filter = ["kind", "dynasty"]
+    search_fields = NAME_SEARCH
+    panels = [
+        FieldPanel("kind"),
+        MultiFieldPanel(NAME_PANELS, heading=_("Name")),
+        FieldPanel("dynasty"),
+        FieldPanel("dates"),
+        FieldPanel("description"),
+    ]
+
+
+class PlaceViewSet(ArchiveViewSet):
+    model = models.Place
+    icon = "globe"
+    list_display = ["name", "name_en", "latitude", "longitude"]
+    search_fields = NAME_SEARCH
+    panels = [
+        MultiFieldPanel(NAME_PANELS, heading=_("Name")),
+        FieldPanel("latitude"),
+        FieldPanel("longitude"),
+    ]
+
+
+class InstitutionViewSet(ArchiveViewSet):
+    model = models.Institution
+    icon = "home"
+    list_display = ["name", "name_en", "code", "kind"]
+    list_filter = ["kind"]
+    search_fields = [*NAME_SEARCH, "code"]
+    panels = [
+        FieldPanel("code"),
+        MultiFieldPanel(NAME_PANELS, heading=_("Name")),
+        FieldPanel("kind"),
+        FieldPanel("homepage"),
+    ]
+
+
+class ThemeLibraryViewSet(ArchiveViewSet):
+    model = models.ThemeLibrary
+    icon = "tag"
+    list_display = ["name_hant", "name_en", "code", "sort_order"]
+    search_fields = ["name_hant", "name_hans", "name_en", "code"]
+    panels = [
+        FieldPanel("code", read_only=True),
+        FieldPanel("name_hant"),
+        FieldPanel("name_hans"),
+        FieldPanel("name_en"),
+        FieldPanel("introduction_hant"),
+        FieldPanel("introduction_hans"),
+        FieldPanel("introduction_en"),
+        FieldPanel("sort_order"),
+    ]
+
+
+class AssetViewSet(ArchiveViewSet):
+    model = models.Asset
+    icon = "media"
+    menu_label = _("Stored originals")
+    list_display = [
+        "__str__",
+        "item",
+        "role",
+        "media_type",
+        Column(
+            "size",
+            label=_("Size"),
+            accessor=lambda a: filesizeformat(a.size),
+            sort_key="size",
+        ),
+        Column("sha256", label="SHA-256", accessor=lambda a: a.sha256[:16] + "…"),
+        "fixity_status",
+        DateColumn("last_fixity_at", label=_("Last check"), sort_key="last_fixity_at"),
+    ]
+    filterset_class = AssetFilterSet
+    list_select_related = ("item",)
+    search_fields = ["sha256", "original_filename", "item__public_id", "item__title"]
+    inspect_view_fields = [
+        "item",
+        "role",
+        "original_filename",
+        "sha256",
+        "size",
+        "media_type",
+        "storage_path",
+        "received_at",
+        "is_personal_data",
+        "access_level",
+        "fixity_status",
+        "last_fixity_at",
+    ]
+    # Only access and role may change; the bytes and their description never do.
+    panels = [
+        FieldPanel("item", read_only=True),
+        FieldPanel("sha256", read_only=True),
+        FieldPanel("size", read_only=True),
+        FieldPanel("media_type", read_only=True),
+        FieldPanel("fixity_status", read_only=True),
+        FieldPanel("last_fixity_at", read_only=True),
+        FieldPanel("role"),
+        FieldPanel("is_personal_data"),
+        FieldPanel("access_level"),
+    ]
+
+
+class StaffProfileViewSet(ArchiveViewSet):
+    model = models.StaffProfile
+    icon = "group"
+    list_display = ["user", "institution"]
+    list_select_related = ("user", "institution")
+    list_filter = ["institution"]
+    search_fields = ["user__username", "user__email", "user__last_name"]
+    edit_handler = ObjectList(
+        [FieldPanel("user"), FieldPanel("institution")],
+        base_form_class=StaffProfileAdminForm,
+    )
+
+
+class ArchiveViewSetGroup(ViewSetGroup):
+    """The "Archive" menu."""
+
+    menu_label = _("Archive")
+    menu_icon = "folder-open-inverse"
+    menu_order = 150
+    items = (
+        ItemViewSet,
+        CollectionViewSet,
+        WorkViewSet,
+        AgentViewSet,
+        PlaceViewSet,
+        InstitutionViewSet,
+        ThemeLibraryViewSet,
+        AssetViewSet,
+        StaffProfileViewSet,
+    )
+
+
+@hooks.register("register_admin_viewset")
+def register_archive_viewsets():
+    return ArchiveViewSetGroup()
+
+
+@hooks.register("construct_homepage_panels")
+def add_fixity_warning(request, panels):
+    failures = fixity_failure_count(request.user)
+    if failures:
+        panels.append(FixityWarningPanel(failures))
