@@ -27,6 +27,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", include(wagtailadmin_urls)),
+    # IIIF (Image API, Presentation, viewer): see iiif/urls.py.
+    path("", include("iiif.urls")),
     # Wagtail serves its page tree (theme libraries, exhibitions) last.
     path("", include(wagtail_urls)),
 ]

@@ -5,6 +5,7 @@ Views parse input, ask :mod:`archive.access` and the selectors, and render.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -79,6 +80,7 @@ def item_detail(request, item: str):
             "media": media,
             "agents": obj.item_agents.all(),
             "start_seconds": start if start.replace(".", "", 1).isdigit() else "",
+            "viewer_template": settings.ARCHIVE_ITEM_VIEWERS.get(obj.kind, ""),
         },
     )
     response["Cache-Control"] = (

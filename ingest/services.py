@@ -30,6 +30,7 @@ from archive.models import (
     WorkAgent,
 )
 from archive.services import asset_create, dated_apply
+from iiif.services import page_pyramid_make
 from ingest.batch import BatchProblem, find_item_folders, read_item
 from ingest.derivatives import image_derivatives_make
 
@@ -214,6 +215,7 @@ def _page_load(*, item: Item, folder: Path, page: dict, sequence: int) -> PageIm
     with Image.open(source) as raw:
         image = ImageOps.exif_transpose(raw).convert("RGB")
     image_derivatives_make(asset=asset, image=image)
+    page_pyramid_make(asset=asset)
     text = (
         (folder / page["text"]).read_text(encoding="utf-8") if page.get("text") else ""
     )

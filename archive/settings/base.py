@@ -200,6 +200,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 
+#: The template that shows an item's media on its public page, by item kind.
+#: Settings, not imports, so ``archive`` stays independent of the apps that
+#: provide the viewers (the IIIF viewer, the recording player).
+ARCHIVE_ITEM_VIEWERS: dict[str, str] = {}
+
 # ---------------------------------------------------------------------------
 # Search (the embedded engine or OpenSearch; built by the search issue)
 # ---------------------------------------------------------------------------

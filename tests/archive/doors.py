@@ -19,22 +19,30 @@ ADMIN_PREFIXES = ("admin/",)
 
 @dataclass
 class ItemFixture:
-    """An item of one access level, with a page and a media file, for the walk."""
+    """Two items of one access level for the walk: an image set and a recording.
+
+    ``item`` has one page (a PageImage with its derivatives, pyramid included);
+    ``recording`` is an oral history with one media file.
+    """
 
     item: object
-    page_sequence: int
+    page: object
+    recording: object
     media_asset_id: int
 
 
 #: route name -> function(ItemFixture) -> list of GET URLs that show that item.
 ITEM_DOORS = {
-    "item_detail": lambda f: [reverse("item_detail", args=[f.item.public_id])],
+    "item_detail": lambda f: [
+        reverse("item_detail", args=[f.item.public_id]),
+        reverse("item_detail", args=[f.recording.public_id]),
+    ],
     "item_thumbnail": lambda f: [reverse("item_thumbnail", args=[f.item.public_id])],
     "page_preview": lambda f: [
-        reverse("page_preview", args=[f.item.public_id, f.page_sequence])
+        reverse("page_preview", args=[f.item.public_id, f.page.sequence])
     ],
     "asset_file": lambda f: [
-        reverse("asset_file", args=[f.item.public_id, f.media_asset_id])
+        reverse("asset_file", args=[f.recording.public_id, f.media_asset_id])
     ],
 }
 
@@ -55,6 +63,26 @@ SITE_DOORS = {
     ),
     "wagtailcore_login": ("get", ["/_util/login/"]),
 }
+
+
+def _merge_app_doors() -> None:
+    """Add the doors each app registers in ``tests/<app>/doors.py`` (if it has one)."""
+    from importlib import import_module
+
+    for app in ("iiif", "transcription", "themes", "ingest"):
+        try:
+            module = import_module(f"tests.{app}.doors")
+        except ModuleNotFoundError:
+            continue
+        for name in set(module.ITEM_DOORS) & set(ITEM_DOORS) | set(
+            module.SITE_DOORS
+        ) & set(SITE_DOORS):
+            raise ValueError(f"{app} registers {name}, which is registered already")
+        ITEM_DOORS.update(module.ITEM_DOORS)
+        SITE_DOORS.update(module.SITE_DOORS)
+
+
+_merge_app_doors()
 
 
 def routed_patterns(patterns=None, prefix: str = ""):

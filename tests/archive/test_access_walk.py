@@ -67,28 +67,35 @@ def _wav_bytes() -> bytes:
 
 def _make_item(level: str, tmp_path) -> ItemFixture:
     from archive.models import PageImage
+    from iiif.services import page_pyramid_make
 
     access, offset = LEVELS[level]
     embargo = (
         timezone.localdate() + dt.timedelta(days=offset) if offset is not None else None
     )
     institution = InstitutionFactory(code="walk-lib")
-    item = ItemFactory(
-        institution=institution,
-        access_level=access,
-        embargo_until=embargo,
-        title=f"走查 WALK-{level.upper()}-TITLE",
-        kind=Item.Kind.ORAL_HISTORY,
-    )
+    common = {
+        "institution": institution,
+        "access_level": access,
+        "embargo_until": embargo,
+        "title": f"走查 WALK-{level.upper()}-TITLE",
+    }
+    item = ItemFactory(kind=Item.Kind.IMAGE_SET, **common)
     page_file = tmp_path / f"{level}.jpg"
     page_file.write_bytes(jpeg_bytes(color=(len(level) * 10, 90, 90)))
     asset, _ = asset_create(item=item, source=page_file, role=Asset.Role.PAGE)
     image_derivatives_make(asset=asset)
-    PageImage.objects.create(item=item, sequence=1, asset=asset, width=64, height=96)
+    page_pyramid_make(asset=asset)
+    page = PageImage.objects.create(
+        item=item, sequence=1, asset=asset, width=64, height=96
+    )
+    recording = ItemFactory(kind=Item.Kind.ORAL_HISTORY, **common)
     media_file = tmp_path / f"{level}.wav"
     media_file.write_bytes(_wav_bytes() + level.encode())
-    media, _ = asset_create(item=item, source=media_file, role=Asset.Role.MEDIA)
-    return ItemFixture(item=item, page_sequence=1, media_asset_id=media.pk)
+    media, _ = asset_create(item=recording, source=media_file, role=Asset.Role.MEDIA)
+    return ItemFixture(
+        item=item, page=page, recording=recording, media_asset_id=media.pk
+    )
 
 
 @pytest.fixture
@@ -189,7 +196,7 @@ def test_public_listing_shows_what_the_visitor_may_see(walk, client):
 
 def test_consent_form_is_staff_only_on_a_public_item(walk, client, tmp_path):
     fixtures, user, staff = walk
-    item = fixtures["public"].item
+    item = fixtures["public"].recording
     form = tmp_path / "consent.pdf"
     form.write_bytes(b"%PDF-1.4\n% signed consent form of a named person\n%%EOF\n")
     asset, _ = asset_create(item=item, source=form, role=Asset.Role.CONSENT_FORM)

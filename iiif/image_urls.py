@@ -1,0 +1,3 @@
+"""IIIF image URLs."""
+
+urlpatterns: list = []

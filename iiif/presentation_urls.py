@@ -1,0 +1,3 @@
+"""IIIF presentation URLs."""
+
+urlpatterns: list = []

@@ -1,0 +1,12 @@
+"""IIIF URLs (DESIGN.md, Public interfaces): Image API, Presentation, the viewer.
+
+Each part keeps its own URL module so it can be read on its own.
+"""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("iiif.image_urls")),
+    path("", include("iiif.presentation_urls")),
+    path("", include("iiif.viewer_urls")),
+]

@@ -1,0 +1,3 @@
+"""IIIF viewer URLs."""
+
+urlpatterns: list = []
