@@ -217,6 +217,8 @@ SEARCH_INDEX_DIR = VAR_DIR / "index"
 # ---------------------------------------------------------------------------
 #: Base URL of the Image API; empty means the built-in one at /iiif/3/image/.
 IIIF_IMAGE_BASE = env.str("IIIF_IMAGE_BASE", default="")
+#: Scheme and host of the absolute URIs in IIIF documents; empty: the request's host.
+IIIF_BASE_URL = env.str("IIIF_BASE_URL", default="")
 
 # ---------------------------------------------------------------------------
 # Transcription (built by the transcription issue)
