@@ -72,8 +72,8 @@ def new_work_public_id() -> str:
 class TimeStampedModel(models.Model):
     """Abstract base: when a record was created and last changed."""
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         abstract = True
@@ -164,18 +164,31 @@ class Institution(TimeStampedModel):
         DISTRICT = "district", _("District library")
         PARTNER = "partner", _("Partner")
 
-    code = models.SlugField(unique=True, max_length=64)
+    code = models.SlugField(
+        # Translators: a short stable key of a record, used in URLs (e.g. "gzlib").
+        _("code"),
+        unique=True,
+        max_length=64,
+    )
     name = models.CharField(
         _("name"), max_length=300, help_text=_("As the institution writes it.")
     )
     name_hant = models.CharField(_("name (Traditional)"), max_length=300, blank=True)
     name_hans = models.CharField(_("name (Simplified)"), max_length=300, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=300, blank=True)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DISTRICT)
-    homepage = models.URLField(blank=True)
+    kind = models.CharField(
+        # Translators: the type of institution (central library, district library, partner).
+        _("kind"),
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.DISTRICT,
+    )
+    homepage = models.URLField(_("homepage"), blank=True)
 
     class Meta:
         ordering = ["kind", "code"]
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
 
     def __str__(self) -> str:
         return self.name
@@ -197,17 +210,23 @@ class ThemeLibrary(models.Model):
     every installation has them; ``code`` is their stable key.
     """
 
-    code = models.SlugField(unique=True, max_length=32)
+    code = models.SlugField(
+        # Translators: a short stable key of a record, used in URLs (e.g. "gzlib").
+        _("code"),
+        unique=True,
+        max_length=32,
+    )
     name_hant = models.CharField(_("name (Traditional)"), max_length=100)
     name_hans = models.CharField(_("name (Simplified)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
-    introduction_hant = models.TextField(blank=True)
-    introduction_hans = models.TextField(blank=True)
-    introduction_en = models.TextField(blank=True)
-    sort_order = models.PositiveSmallIntegerField(default=0)
+    introduction_hant = models.TextField(_("introduction (Traditional)"), blank=True)
+    introduction_hans = models.TextField(_("introduction (Simplified)"), blank=True)
+    introduction_en = models.TextField(_("introduction (English)"), blank=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
 
     class Meta:
         ordering = ["sort_order"]
+        verbose_name = _("theme library")
         verbose_name_plural = _("theme libraries")
 
     def __str__(self) -> str:
@@ -235,21 +254,41 @@ class ThemeLibrary(models.Model):
 class Collection(MultilingualTitleMixin, TimeStampedModel):
     """A nested archival collection (e.g. 廣州大典 › 經部)."""
 
-    code = models.SlugField(unique=True, max_length=64)
+    code = models.SlugField(
+        # Translators: a short stable key of a record, used in URLs (e.g. "gzlib").
+        _("code"),
+        unique=True,
+        max_length=64,
+    )
     institution = models.ForeignKey(
-        "archive.Institution", on_delete=models.PROTECT, related_name="collections"
+        "archive.Institution",
+        on_delete=models.PROTECT,
+        related_name="collections",
+        verbose_name=_("institution"),
     )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent collection"),
     )
-    description = models.TextField(blank=True)
-    description_en = models.TextField(blank=True)
+    description = models.TextField(_("description"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
     themes = models.ManyToManyField(
-        "archive.ThemeLibrary", blank=True, related_name="collections"
+        "archive.ThemeLibrary",
+        blank=True,
+        related_name="collections",
+        verbose_name=_("theme libraries"),
     )
 
     class Meta:
         ordering = ["code"]
+        # "archival" keeps these apart from Wagtail's own "collection" (集合) of
+        # images and documents, which shares the catalog.
+        verbose_name = _("archival collection")
+        verbose_name_plural = _("archival collections")
         constraints = [
             models.CheckConstraint(
                 condition=~Q(parent=F("id")), name="collection_not_own_parent"
@@ -287,7 +326,13 @@ class Agent(TimeStampedModel):
         PERSON = "person", _("Person")
         ORGANISATION = "organisation", _("Organisation")
 
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSON)
+    kind = models.CharField(
+        # Translators: whether an agent is a person or an organisation.
+        _("kind"),
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.PERSON,
+    )
     name = models.CharField(
         _("name"), max_length=300, help_text=_("As the source writes it.")
     )
@@ -295,14 +340,19 @@ class Agent(TimeStampedModel):
     name_hans = models.CharField(_("name (Simplified)"), max_length=300, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=300, blank=True)
     #: The dynasty of a pre-modern author as catalogues give it (宋, 明, 清).
-    dynasty = models.CharField(max_length=20, blank=True)
+    dynasty = models.CharField(_("dynasty"), max_length=20, blank=True)
     dates = models.CharField(
-        max_length=100, blank=True, help_text=_("Life dates as the source gives them.")
+        _("life dates"),
+        max_length=100,
+        blank=True,
+        help_text=_("Life dates as the source gives them."),
     )
-    description = models.TextField(blank=True)
+    description = models.TextField(_("description"), blank=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
 
     def __str__(self) -> str:
         return f"({self.dynasty}) {self.name}" if self.dynasty else self.name
@@ -334,6 +384,7 @@ class Place(TimeStampedModel):
     name_hans = models.CharField(_("name (Simplified)"), max_length=300, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=300, blank=True)
     latitude = models.DecimalField(
+        _("latitude"),
         max_digits=9,
         decimal_places=6,
         null=True,
@@ -341,6 +392,7 @@ class Place(TimeStampedModel):
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
     )
     longitude = models.DecimalField(
+        _("longitude"),
         max_digits=9,
         decimal_places=6,
         null=True,
@@ -350,6 +402,8 @@ class Place(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("place")
+        verbose_name_plural = _("places")
         constraints = [
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True)
@@ -389,9 +443,15 @@ class DatedMixin(models.Model):
         blank=True,
         help_text=_("As the source gives it, e.g. 清光緒十年 or 民國二十七年."),
     )
-    year_from = models.IntegerField(null=True, blank=True, editable=False)
-    year_to = models.IntegerField(null=True, blank=True, editable=False)
-    date_approximate = models.BooleanField(default=False, editable=False)
+    year_from = models.IntegerField(
+        _("earliest year"), null=True, blank=True, editable=False
+    )
+    year_to = models.IntegerField(
+        _("latest year"), null=True, blank=True, editable=False
+    )
+    date_approximate = models.BooleanField(
+        _("approximate date"), default=False, editable=False
+    )
 
     class Meta:
         abstract = True
@@ -410,6 +470,7 @@ class Work(MultilingualTitleMixin, DatedMixin, TimeStampedModel):
         CONG = "叢", _("Collectanea (叢)")
 
     public_id = models.CharField(
+        _("public identifier"),
         max_length=64,
         unique=True,
         default=new_work_public_id,
@@ -420,11 +481,17 @@ class Work(MultilingualTitleMixin, DatedMixin, TimeStampedModel):
     edition = models.CharField(_("edition (版本)"), max_length=300, blank=True)
     dadian_ref = models.CharField(_("Dadian reference"), max_length=100, blank=True)
     agents = models.ManyToManyField(
-        "archive.Agent", through="archive.WorkAgent", blank=True
+        "archive.Agent",
+        through="archive.WorkAgent",
+        blank=True,
+        verbose_name=_("agents"),
     )
 
     class Meta:
         ordering = ["title"]
+        # Translators: a titled work (e.g. a Guangzhou Dadian book) whose volumes are items.
+        verbose_name = _("work")
+        verbose_name_plural = _("works")
         constraints = [
             models.CheckConstraint(
                 condition=Q(year_from__isnull=True)
@@ -439,16 +506,31 @@ class WorkAgent(models.Model):
     """An agent's role on a work (e.g. its author)."""
 
     work = models.ForeignKey(
-        "archive.Work", on_delete=models.CASCADE, related_name="work_agents"
+        "archive.Work",
+        on_delete=models.CASCADE,
+        related_name="work_agents",
+        # Translators: a titled work (e.g. a Guangzhou Dadian book) whose volumes are items.
+        verbose_name=_("work"),
     )
     agent = models.ForeignKey(
-        "archive.Agent", on_delete=models.PROTECT, related_name="work_roles"
+        "archive.Agent",
+        on_delete=models.PROTECT,
+        related_name="work_roles",
+        verbose_name=_("agent"),
     )
-    role = models.CharField(max_length=20, choices=Role.choices, default=Role.AUTHOR)
-    sort_order = models.PositiveSmallIntegerField(default=0)
+    role = models.CharField(
+        # Translators: what an agent did for a work or an item (author, interviewee...).
+        _("role"),
+        max_length=20,
+        choices=Role.choices,
+        default=Role.AUTHOR,
+    )
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
 
     class Meta:
         ordering = ["sort_order", "pk"]
+        verbose_name = _("agent of a work")
+        verbose_name_plural = _("agents of works")
         constraints = [
             models.UniqueConstraint(
                 fields=["work", "agent", "role"], name="workagent_unique_role"
@@ -482,11 +564,17 @@ class Item(
         validators=[public_id_validator],
         help_text=_("Used in URLs and IIIF identifiers; never changes."),
     )
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    kind = models.CharField(
+        # Translators: the type of item (book volume, oral-history interview...).
+        _("kind"),
+        max_length=32,
+        choices=Kind.choices,
+    )
     institution = models.ForeignKey(
         "archive.Institution",
         on_delete=models.PROTECT,
         related_name="items",
+        verbose_name=_("institution"),
         help_text=_("The contributing institution (the IIIF provider)."),
     )
     collection = models.ForeignKey(
@@ -495,6 +583,7 @@ class Item(
         blank=True,
         on_delete=models.SET_NULL,
         related_name="items",
+        verbose_name=_("archival collection"),
     )
     work = models.ForeignKey(
         "archive.Work",
@@ -502,17 +591,23 @@ class Item(
         blank=True,
         on_delete=models.PROTECT,
         related_name="volumes",
+        # Translators: a titled work (e.g. a Guangzhou Dadian book) whose volumes are items.
+        verbose_name=_("work"),
     )
-    volume_number = models.PositiveIntegerField(null=True, blank=True)
+    volume_number = models.PositiveIntegerField(
+        _("volume number"), null=True, blank=True
+    )
     dadian_ref = models.CharField(_("Dadian reference"), max_length=100, blank=True)
-    description = models.TextField(blank=True, help_text=_("As the source writes it."))
-    description_hant = models.TextField(blank=True)
-    description_hans = models.TextField(blank=True)
-    description_en = models.TextField(blank=True)
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("As the source writes it.")
+    )
+    description_hant = models.TextField(_("description (Traditional)"), blank=True)
+    description_hans = models.TextField(_("description (Simplified)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
     #: BCP 47 tags of the content's languages (lzh, yue, zh-Hant, en...).
-    languages = models.JSONField(default=list, blank=True)
+    languages = models.JSONField(_("languages"), default=list, blank=True)
     dialect = models.CharField(
-        max_length=50, blank=True, help_text=_("e.g. 廣州話, 台山話")
+        _("dialect"), max_length=50, blank=True, help_text=_("e.g. 廣州話, 台山話")
     )
     rights_uri = models.CharField(
         _("rights"), max_length=200, validators=[rights_uri_validator]
@@ -524,26 +619,44 @@ class Item(
         _("required statement (English)"), blank=True
     )
     access_level = models.CharField(
-        max_length=16, choices=AccessLevel.choices, default=AccessLevel.STAFF
+        _("access level"),
+        max_length=16,
+        choices=AccessLevel.choices,
+        default=AccessLevel.STAFF,
     )
     embargo_until = models.DateField(
+        _("embargo until"),
         null=True,
         blank=True,
         help_text=_("Embargoed items open to the public on this date."),
     )
     withdrawn_note = models.TextField(
-        blank=True, help_text=_("Shown on the tombstone when the item is withdrawn.")
+        _("withdrawal note"),
+        blank=True,
+        help_text=_("Shown on the tombstone when the item is withdrawn."),
     )
     themes = models.ManyToManyField(
-        "archive.ThemeLibrary", blank=True, related_name="items"
+        "archive.ThemeLibrary",
+        blank=True,
+        related_name="items",
+        verbose_name=_("theme libraries"),
     )
-    places = models.ManyToManyField("archive.Place", blank=True, related_name="items")
+    places = models.ManyToManyField(
+        "archive.Place", blank=True, related_name="items", verbose_name=_("places")
+    )
     agents = models.ManyToManyField(
-        "archive.Agent", through="archive.ItemAgent", blank=True
+        "archive.Agent",
+        through="archive.ItemAgent",
+        blank=True,
+        verbose_name=_("agents"),
     )
 
     class Meta:
         ordering = ["-created_at"]
+        # Translators: one archival record (book volume, interview, film...); 資料 in the glossary.
+        verbose_name = _("item")
+        # Translators: archival records (book volumes, interviews, films...); 資料 in the glossary.
+        verbose_name_plural = _("items")
         permissions = [
             (
                 "view_restricted",
@@ -607,16 +720,30 @@ class ItemAgent(models.Model):
     """An agent's role on an item (interviewee, interviewer, author...)."""
 
     item = models.ForeignKey(
-        "archive.Item", on_delete=models.CASCADE, related_name="item_agents"
+        "archive.Item",
+        on_delete=models.CASCADE,
+        related_name="item_agents",
+        # Translators: one archival record (book volume, interview, film...); 資料 in the glossary.
+        verbose_name=_("item"),
     )
     agent = models.ForeignKey(
-        "archive.Agent", on_delete=models.PROTECT, related_name="item_roles"
+        "archive.Agent",
+        on_delete=models.PROTECT,
+        related_name="item_roles",
+        verbose_name=_("agent"),
     )
-    role = models.CharField(max_length=20, choices=Role.choices)
-    sort_order = models.PositiveSmallIntegerField(default=0)
+    role = models.CharField(
+        # Translators: what an agent did for a work or an item (author, interviewee...).
+        _("role"),
+        max_length=20,
+        choices=Role.choices,
+    )
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
 
     class Meta:
         ordering = ["sort_order", "pk"]
+        verbose_name = _("agent of an item")
+        verbose_name_plural = _("agents of items")
         constraints = [
             models.UniqueConstraint(
                 fields=["item", "agent", "role"], name="itemagent_unique_role"
@@ -651,32 +778,56 @@ class Asset(TimeStampedModel):
         MISSING = "missing", _("File missing")
 
     item = models.ForeignKey(
-        "archive.Item", on_delete=models.PROTECT, related_name="assets"
+        "archive.Item",
+        on_delete=models.PROTECT,
+        related_name="assets",
+        # Translators: one archival record (book volume, interview, film...); 資料 in the glossary.
+        verbose_name=_("item"),
     )
-    role = models.CharField(max_length=20, choices=Role.choices)
+    role = models.CharField(
+        # Translators: what a stored file is for (page scan, media master, consent form...).
+        _("file role"),
+        max_length=20,
+        choices=Role.choices,
+    )
     sha256 = models.CharField(
-        max_length=64, validators=[RegexValidator(SHA256_PATTERN)], db_index=True
+        _("SHA-256"),
+        max_length=64,
+        validators=[RegexValidator(SHA256_PATTERN)],
+        db_index=True,
     )
     #: Relative to ARCHIVE_STORAGE_ROOT; derived from the checksum.
-    storage_path = models.CharField(max_length=300)
-    original_filename = models.CharField(max_length=500, blank=True)
-    size = models.PositiveBigIntegerField()
+    storage_path = models.CharField(_("storage path"), max_length=300)
+    original_filename = models.CharField(
+        _("original file name"), max_length=500, blank=True
+    )
+    # Translators: the size of a file, in bytes.
+    size = models.PositiveBigIntegerField(_("size"))
     #: Detected from the bytes, not trusted from the file name.
-    media_type = models.CharField(max_length=100)
-    received_at = models.DateTimeField(default=timezone.now)
+    media_type = models.CharField(_("media type"), max_length=100)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
     #: Personal data (consent forms): staff only, whatever the item's level.
-    is_personal_data = models.BooleanField(default=False)
+    is_personal_data = models.BooleanField(_("personal data"), default=False)
     #: Optional stricter level for this file alone; empty follows the item.
     access_level = models.CharField(
-        max_length=16, choices=AccessLevel.choices, blank=True, default=""
+        _("access level"),
+        max_length=16,
+        choices=AccessLevel.choices,
+        blank=True,
+        default="",
     )
     fixity_status = models.CharField(
-        max_length=16, choices=FixityStatus.choices, default=FixityStatus.UNCHECKED
+        _("fixity status"),
+        max_length=16,
+        choices=FixityStatus.choices,
+        default=FixityStatus.UNCHECKED,
     )
-    last_fixity_at = models.DateTimeField(null=True, blank=True)
+    last_fixity_at = models.DateTimeField(_("last fixity check"), null=True, blank=True)
 
     class Meta:
         ordering = ["item", "pk"]
+        verbose_name = _("stored original")
+        verbose_name_plural = _("stored originals")
         constraints = [
             models.UniqueConstraint(
                 fields=["item", "sha256"], name="asset_unique_file_per_item"
@@ -711,16 +862,25 @@ class FixityCheck(models.Model):
         MISSING = "missing", _("File missing")
 
     asset = models.ForeignKey(
-        "archive.Asset", on_delete=models.CASCADE, related_name="fixity_checks"
+        "archive.Asset",
+        on_delete=models.CASCADE,
+        related_name="fixity_checks",
+        verbose_name=_("stored original"),
     )
-    checked_at = models.DateTimeField(default=timezone.now, db_index=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
-    observed_sha256 = models.CharField(max_length=64, blank=True)
-    message = models.TextField(blank=True)
+    checked_at = models.DateTimeField(
+        _("checked at"), default=timezone.now, db_index=True
+    )
+    # Translators: the result of a fixity check (intact, checksum mismatch, file missing).
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    observed_sha256 = models.CharField(_("observed SHA-256"), max_length=64, blank=True)
+    # Translators: what a fixity check reported, e.g. an error text.
+    message = models.TextField(_("message"), blank=True)
 
     class Meta:
         ordering = ["-checked_at"]
         get_latest_by = "checked_at"
+        verbose_name = _("fixity check")
+        verbose_name_plural = _("fixity checks")
 
     def __str__(self) -> str:
         return f"{self.asset_id} {self.outcome} {self.checked_at:%Y-%m-%d %H:%M}"
@@ -742,19 +902,32 @@ class Derivative(TimeStampedModel):
         POSTER = "poster", _("Video poster frame")
 
     asset = models.ForeignKey(
-        "archive.Asset", on_delete=models.CASCADE, related_name="derivatives"
+        "archive.Asset",
+        on_delete=models.CASCADE,
+        related_name="derivatives",
+        verbose_name=_("stored original"),
     )
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    recipe_version = models.PositiveIntegerField(default=1)
+    kind = models.CharField(
+        # Translators: the type of derivative file (pyramidal TIFF, thumbnail...).
+        _("kind"),
+        max_length=20,
+        choices=Kind.choices,
+    )
+    # Translators: the version of the processing recipe that made a derivative file.
+    recipe_version = models.PositiveIntegerField(_("recipe version"), default=1)
     #: Relative to ARCHIVE_STORAGE_ROOT.
-    path = models.CharField(max_length=300)
-    media_type = models.CharField(max_length=100)
-    size = models.PositiveBigIntegerField(default=0)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
+    # Translators: where a file is stored, relative to the storage folder.
+    path = models.CharField(_("path"), max_length=300)
+    media_type = models.CharField(_("media type"), max_length=100)
+    # Translators: the size of a file, in bytes.
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
 
     class Meta:
         ordering = ["asset", "kind", "-recipe_version"]
+        verbose_name = _("derivative")
+        verbose_name_plural = _("derivatives")
         constraints = [
             models.UniqueConstraint(
                 fields=["asset", "kind", "recipe_version"],
@@ -777,11 +950,23 @@ class PageImage(ImmutablePublicIdMixin, TimeStampedModel):
     """One page (or image) of an item: a future IIIF canvas with a stable image id."""
 
     item = models.ForeignKey(
-        "archive.Item", on_delete=models.CASCADE, related_name="pages"
+        "archive.Item",
+        on_delete=models.CASCADE,
+        related_name="pages",
+        # Translators: one archival record (book volume, interview, film...); 資料 in the glossary.
+        verbose_name=_("item"),
     )
-    sequence = models.PositiveIntegerField(help_text=_("1-based reading order."))
+    sequence = models.PositiveIntegerField(
+        # Translators: the position of a page in the item's reading order.
+        _("sequence"),
+        help_text=_("1-based reading order."),
+    )
     label = models.CharField(
-        max_length=100, blank=True, help_text=_("e.g. 第一葉, 封面")
+        # Translators: the name a page is shown under, e.g. 第一葉 or 封面.
+        _("label"),
+        max_length=100,
+        blank=True,
+        help_text=_("e.g. 第一葉, 封面"),
     )
     public_id = models.CharField(
         _("image identifier"),
@@ -791,12 +976,15 @@ class PageImage(ImmutablePublicIdMixin, TimeStampedModel):
         validators=[public_id_validator],
     )
     asset = models.ForeignKey(
-        "archive.Asset", on_delete=models.PROTECT, related_name="page_images"
+        "archive.Asset",
+        on_delete=models.PROTECT,
+        related_name="page_images",
+        verbose_name=_("stored original"),
     )
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
     #: Plain-text transcription of the page, as the source has it.
-    text = models.TextField(blank=True)
+    text = models.TextField(_("transcription"), blank=True)
     #: ALTO or hOCR with coordinates, where delivered.
     text_asset = models.ForeignKey(
         "archive.Asset",
@@ -804,10 +992,14 @@ class PageImage(ImmutablePublicIdMixin, TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        # Translators: the stored ALTO or hOCR file of a page's transcription.
+        verbose_name=_("transcription file"),
     )
 
     class Meta:
         ordering = ["item", "sequence"]
+        verbose_name = _("page image")
+        verbose_name_plural = _("page images")
         constraints = [
             models.UniqueConstraint(
                 fields=["item", "sequence"], name="pageimage_unique_sequence"
@@ -836,10 +1028,18 @@ class StaffProfile(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="archive_profile",
+        verbose_name=_("user"),
     )
     institution = models.ForeignKey(
-        "archive.Institution", on_delete=models.PROTECT, related_name="staff"
+        "archive.Institution",
+        on_delete=models.PROTECT,
+        related_name="staff",
+        verbose_name=_("institution"),
     )
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.institution.code}"
@@ -848,8 +1048,12 @@ class StaffProfile(models.Model):
 class WorkerHeartbeat(models.Model):
     """The last time each Celery worker proved it was alive (read by /healthz)."""
 
-    hostname = models.CharField(max_length=255, unique=True)
-    last_seen = models.DateTimeField()
+    hostname = models.CharField(_("host name"), max_length=255, unique=True)
+    last_seen = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
 
     def __str__(self) -> str:
         return f"{self.hostname} {self.last_seen:%Y-%m-%d %H:%M:%S}"
@@ -861,23 +1065,33 @@ class ArchiveImage(AbstractImage):
     Archival page scans are not Wagtail images: they are Assets served by IIIF.
     """
 
-    credit = models.CharField(max_length=300, blank=True)
+    # Translators: who made or lent a picture, shown beside it.
+    credit = models.CharField(_("credit"), max_length=300, blank=True)
     rights_uri = models.CharField(
-        max_length=200, blank=True, validators=[rights_uri_validator]
+        _("rights"), max_length=200, blank=True, validators=[rights_uri_validator]
     )
 
     admin_form_fields = Image.admin_form_fields + ("credit", "rights_uri")
+
+    class Meta(AbstractImage.Meta):
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
 
 
 class ArchiveRendition(AbstractRendition):
     """A rendition of an :class:`ArchiveImage`."""
 
     image = models.ForeignKey(
-        "archive.ArchiveImage", on_delete=models.CASCADE, related_name="renditions"
+        "archive.ArchiveImage",
+        on_delete=models.CASCADE,
+        related_name="renditions",
+        verbose_name=_("image"),
     )
 
     class Meta:
         unique_together = (("image", "filter_spec", "focal_point_key"),)
+        verbose_name = _("image rendition")
+        verbose_name_plural = _("image renditions")
 
 
 def public_id_is_valid(value: str) -> bool:
