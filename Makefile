@@ -1,5 +1,6 @@
 # 粵藏 Yuecang: the two commands (make demo, make test) and the helpers around them.
-# Everything installs into a local virtualenv (.venv); nothing to install by hand.
+# Everything installs into a local virtualenv (.venv) and node_modules (npm ci);
+# nothing to install by hand beyond Python 3.11+ and Node.js 20+.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +15,17 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[whisper-model,dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# Browser code: Mirador and esbuild from package-lock.json, then one production
+# bundle that Django serves as a static file (node_modules/.yuecang/mirador, see STATICFILES_DIRS).
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20 or later) is needed for the IIIF viewer"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+node_modules/.yuecang/mirador/mirador.min.js: node_modules/.installed
+	npm run --silent build
+
+install: $(VENV)/.installed node_modules/.yuecang/mirador/mirador.min.js
 
 ## make demo: install, build the sample archive, serve it at http://127.0.0.1:$(PORT)
 demo: install

@@ -1,5 +1,7 @@
 """Middleware: the 繁/简 display preference of each request."""
 
+from django.conf import settings
+from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.utils.translation import get_language
 
 #: Cookie holding the display script: ``hant``, ``hans`` or ``orig`` (as stored).
@@ -29,3 +31,16 @@ class ScriptPreferenceMiddleware:
     def __call__(self, request):
         request.display_script = script_for(request)
         return self.get_response(request)
+
+
+class LocaleMiddleware(DjangoLocaleMiddleware):
+    """Django's LocaleMiddleware, minus ``Vary``/``Content-Language`` on language-neutral URLs.
+
+    Immutable IIIF tiles are the same in every language; varying them on
+    Accept-Language would split every cache's copy by browser language.
+    """
+
+    def process_response(self, request, response):
+        if request.path.startswith(tuple(settings.ARCHIVE_LANGUAGE_NEUTRAL_PREFIXES)):
+            return response
+        return super().process_response(request, response)

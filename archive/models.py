@@ -44,6 +44,16 @@ rights_uri_validator = RegexValidator(
 )
 
 
+def reserved_collection_code_validator(value: str) -> None:
+    """Refuse collection codes that IIIF collection URLs reserve (``top``, ``theme-…``)."""
+    if value == "top" or value.startswith("theme-"):
+        raise ValidationError(
+            _(
+                "'top' and codes starting with 'theme-' are reserved for IIIF collections."
+            )
+        )
+
+
 def new_public_id(prefix: str = "yc") -> str:
     """Return a new random public identifier such as ``yc-7h3k9m2p4q``.
 
@@ -259,6 +269,8 @@ class Collection(MultilingualTitleMixin, TimeStampedModel):
         _("code"),
         unique=True,
         max_length=64,
+        validators=[reserved_collection_code_validator],
+        help_text=_("Used in IIIF collection URLs; 'top' and 'theme-…' are reserved."),
     )
     institution = models.ForeignKey(
         "archive.Institution",
@@ -292,6 +304,10 @@ class Collection(MultilingualTitleMixin, TimeStampedModel):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(parent=F("id")), name="collection_not_own_parent"
+            ),
+            models.CheckConstraint(
+                condition=~Q(code="top") & ~Q(code__startswith="theme-"),
+                name="collection_code_not_reserved",
             ),
         ]
 
@@ -634,6 +650,14 @@ class Item(
         _("withdrawal note"),
         blank=True,
         help_text=_("Shown on the tombstone when the item is withdrawn."),
+    )
+    #: The table of contents by 卷: ``[{label, first, last, children?}]`` with
+    #: 1-based page positions, as batch format 1's ``toc`` gives it.
+    toc = models.JSONField(
+        _("table of contents"),
+        default=list,
+        blank=True,
+        help_text=_("[{label, first, last, children?}]: 1-based page positions."),
     )
     themes = models.ManyToManyField(
         "archive.ThemeLibrary",

@@ -1,3 +1,29 @@
-"""IIIF image URLs."""
+"""IIIF Image API 3.0 URLs (DESIGN.md, Public interfaces; Image API §2).
 
-urlpatterns: list = []
+``{image}`` is a page image's identifier, bare or versioned
+(``iiif.identifiers``). The last pattern answers every other path under the
+prefix with a 404 that still carries CORS headers.
+"""
+
+from django.urls import path
+
+from iiif import image_views
+
+urlpatterns = [
+    path("iiif/3/image/<str:image>", image_views.image_base, name="iiif_image_base"),
+    path(
+        "iiif/3/image/<str:image>/info.json",
+        image_views.image_info,
+        name="iiif_image_info",
+    ),
+    path(
+        "iiif/3/image/<str:image>/<str:region>/<str:size>/<str:rotation>/<str:quality_format>",
+        image_views.image_request,
+        name="iiif_image",
+    ),
+    path(
+        "iiif/3/image/<path:rest>",
+        image_views.image_not_found,
+        name="iiif_image_not_found",
+    ),
+]

@@ -228,12 +228,50 @@ def validate_item(data: dict, meta: Path, folder: Path) -> list[BatchProblem]:
         if page["file"] in seen_pages:
             p.append(BatchProblem(meta, where, f"{page['file']} is listed twice"))
         seen_pages.add(page["file"])
+    p += _toc_problems(data.get("toc"), meta, len(data.get("pages") or []))
     for i, media in enumerate(data.get("media") or []):
         if not isinstance(media, dict) or not media.get("file"):
             p.append(BatchProblem(meta, f"media[{i}].file", "is required"))
             continue
         p += _file_problems(folder, media["file"], meta, f"media[{i}].file")
     return p
+
+
+def _toc_problems(
+    toc, meta: Path, page_count: int, where: str = "toc"
+) -> list[BatchProblem]:
+    """Each entry needs a label and 1 <= first <= last <= the number of pages."""
+    if toc is None:
+        return []
+    if not isinstance(toc, list):
+        return [BatchProblem(meta, where, "must be a list of {label, first, last}")]
+    problems = []
+    for i, entry in enumerate(toc):
+        name = f"{where}[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(
+                BatchProblem(meta, name, "must be an object {label, first, last}")
+            )
+            continue
+        if not str(entry.get("label", "")).strip():
+            problems.append(BatchProblem(meta, f"{name}.label", "is required"))
+        first, last = entry.get("first"), entry.get("last")
+        if not (
+            isinstance(first, int)
+            and isinstance(last, int)
+            and 1 <= first <= last <= page_count
+        ):
+            problems.append(
+                BatchProblem(
+                    meta,
+                    name,
+                    f"first and last must be page numbers with 1 <= first <= last <= {page_count}",
+                )
+            )
+        problems += _toc_problems(
+            entry.get("children"), meta, page_count, f"{name}.children"
+        )
+    return problems
 
 
 def _file_problems(folder: Path, rel: str, meta: Path, name: str) -> list[BatchProblem]:

@@ -168,6 +168,7 @@ def item_load(*, folder: Path, data: dict) -> tuple[Item, bool]:
         or statement.get("en", ""),
         required_statement_en=statement.get("en", ""),
         access_level=data.get("access", "staff"),
+        toc=data.get("toc") or [],
         embargo_until=date.fromisoformat(data["embargo_until"])
         if data.get("embargo_until")
         else None,

@@ -34,6 +34,7 @@ def _isolated_storage(settings, tmp_path):
     settings.ARCHIVE_STORAGE_ROOT = tmp_path / "storage"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SEARCH_INDEX_DIR = tmp_path / "index"
+    settings.IIIF_CACHE_DIR = tmp_path / "iiif-cache"
     yield
 
 

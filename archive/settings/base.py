@@ -59,7 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "archive.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -131,6 +131,9 @@ LANGUAGES = [
 ]
 LOCALE_PATHS = [BASE_DIR / "archive" / "locale"]
 LANGUAGE_COOKIE_NAME = "yc_language"
+#: URL prefixes whose responses do not depend on the UI language: no
+#: ``Vary: Accept-Language`` there, so caches keep one copy (IIIF images).
+ARCHIVE_LANGUAGE_NEUTRAL_PREFIXES = ("/iiif/3/image/",)
 TIME_ZONE = "Asia/Hong_Kong"
 USE_I18N = True
 USE_TZ = True
@@ -142,6 +145,10 @@ WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 # https://whitenoise.readthedocs.io/
 # ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
+#: The Mirador viewer, built by ``make install`` (``npm ci`` from package-lock.json,
+#: then ``npm run build``: Mirador's ES build bundled with React in production
+#: mode) and served as /static/mirador/mirador.min.js: no CDN at run time.
+STATICFILES_DIRS = [("mirador", BASE_DIR / "node_modules" / ".yuecang" / "mirador")]
 STATIC_ROOT = VAR_DIR / "static"
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
@@ -203,7 +210,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 #: The template that shows an item's media on its public page, by item kind.
 #: Settings, not imports, so ``archive`` stays independent of the apps that
 #: provide the viewers (the IIIF viewer, the recording player).
-ARCHIVE_ITEM_VIEWERS: dict[str, str] = {}
+ARCHIVE_ITEM_VIEWERS: dict[str, str] = {
+    "book_volume": "iiif/item_viewer.html",
+    "image_set": "iiif/item_viewer.html",
+}
 
 # ---------------------------------------------------------------------------
 # Search (the embedded engine or OpenSearch; built by the search issue)
@@ -214,11 +224,28 @@ SEARCH_INDEX_DIR = VAR_DIR / "index"
 
 # ---------------------------------------------------------------------------
 # IIIF (built by the IIIF issue)
+# https://iiif.io/api/image/3.0/ (docs/architecture.md, Image API)
 # ---------------------------------------------------------------------------
 #: Base URL of the Image API; empty means the built-in one at /iiif/3/image/.
 IIIF_IMAGE_BASE = env.str("IIIF_IMAGE_BASE", default="")
 #: Scheme and host of the absolute URIs in IIIF documents; empty: the request's host.
 IIIF_BASE_URL = env.str("IIIF_BASE_URL", default="")
+#: Seconds shared caches may keep a public manifest or collection (Cache-Control).
+IIIF_PRESENTATION_MAX_AGE = env.int("IIIF_PRESENTATION_MAX_AGE", default=300)
+#: Seconds a serialized public manifest stays in Django's cache; edits renew it at once.
+IIIF_MANIFEST_CACHE_TIMEOUT = env.int("IIIF_MANIFEST_CACHE_TIMEOUT", default=86400)
+#: The Image API's image library, by dotted path (iiif/image_backend.py).
+IIIF_IMAGE_BACKEND = env.str(
+    "IIIF_IMAGE_BACKEND", default="iiif.image_backend.PyvipsBackend"
+)
+#: Largest image the Image API makes, declared in info.json and enforced (§5.2).
+IIIF_MAX_WIDTH = env.int("IIIF_MAX_WIDTH", default=10_000)
+IIIF_MAX_HEIGHT = env.int("IIIF_MAX_HEIGHT", default=10_000)
+IIIF_MAX_AREA = env.int("IIIF_MAX_AREA", default=50_000_000)
+#: On-disk cache of rendered public images; purged per image on withdrawal.
+IIIF_CACHE_DIR = Path(env.str("IIIF_CACHE_DIR", default=str(VAR_DIR / "iiif-cache")))
+#: Its budget in bytes (least recently used entries go first); 0 turns it off.
+IIIF_CACHE_MAX_BYTES = env.int("IIIF_CACHE_MAX_BYTES", default=2 * 1024**3)
 
 # ---------------------------------------------------------------------------
 # Transcription (built by the transcription issue)
@@ -269,6 +296,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},
+        # libvips logs an INFO line per image operation.
+        "pyvips": {"level": "WARNING"},
     },
 }
 

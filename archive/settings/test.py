@@ -27,6 +27,7 @@ ARCHIVE_STORAGE_ROOT = Path(
     env.str("ARCHIVE_STORAGE_ROOT", default=str(_TMP / "storage"))
 )
 MEDIA_ROOT = _TMP / "media"
+IIIF_CACHE_DIR = _TMP / "iiif-cache"
 STATIC_ROOT = _TMP / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 

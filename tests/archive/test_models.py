@@ -311,3 +311,11 @@ def test_item_kinds_cover_the_archive():
         "image_set",
         "other",
     } <= set(Item.Kind.values)
+
+
+def test_collection_codes_reserved_by_iiif_are_refused():
+    collection = CollectionFactory.build(code="top", institution=InstitutionFactory())
+    with pytest.raises(ValidationError):
+        collection.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CollectionFactory(code="theme-red")

@@ -158,3 +158,14 @@ def test_healthz_answers_503_when_storage_is_unusable(client, settings, tmp_path
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["components"]["storage"]["state"] == "down"
+
+
+def test_language_neutral_urls_do_not_vary_on_accept_language(client):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Accept-Language" in page.get("Vary", "")
+    image = client.get(
+        "/iiif/3/image/no-such-image/info.json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert image.status_code == 404
+    assert "Accept-Language" not in image.get("Vary", "")
+    assert "Content-Language" not in image

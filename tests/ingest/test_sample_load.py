@@ -138,3 +138,18 @@ def test_invalid_json_names_the_line(tmp_path):
     assert "line 4" in str(record.problems[0]) and "invalid JSON" in str(
         record.problems[0]
     )
+
+
+def test_table_of_contents_is_stored_and_checked(tmp_path):
+    sample_load()
+    volume = Item.objects.get(public_id="gzdd-sanzijing-v1")
+    meta = json.loads((SAMPLE_ROOT / "dadian/sanzijing-v1/volume.json").read_text())
+    assert volume.toc == meta["toc"] and volume.toc
+    folder = tmp_path / "v"
+    folder.mkdir()
+    bad = {**meta, "toc": [{"label": "", "first": 3, "last": 99}]}
+    messages = " ".join(
+        str(p) for p in validate_item(bad, folder / "volume.json", folder)
+    )
+    assert "toc[0].label: is required" in messages
+    assert "1 <= first <= last <=" in messages

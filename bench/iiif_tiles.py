@@ -1,0 +1,449 @@
+"""IIIF Image API benchmark: our server against IIPImage on the same pyramid.
+
+Run with ``make bench`` or ``.venv/bin/python bench/iiif_tiles.py [--quick]``.
+
+What it does, in one run:
+
+1. Makes a 6000x9000 page (a sample page scaled up, saved as JPEG), ingests it
+   into a throw-away archive (SQLite, its own storage folder) and builds the
+   pyramid with the project's recipe (``iiif.services.PYRAMID_OPTIONS``).
+2. Starts the project in its documented production configuration: gunicorn,
+   ``-k gthread -w 2 --threads 8``, ``DJANGO_ENV=production``, the on-disk
+   tile cache on; and, as the named baseline, IIPImage 1.1 (Debian
+   ``iipimage-server``, 2 FastCGI processes behind lighttpd) reading the same
+   TIFF. Both on 127.0.0.1.
+3. Drives both with ``wrk`` over the same request mix, on forms valid in Image
+   API 2 and 3 (``w,`` sizes, ``default.jpg``; Debian's IIPImage speaks 2.x):
+   every 256-px viewer tile at scale factors 1 to 32 as OpenSeadragon asks for
+   them, random 512x512 full-resolution regions, 200-px thumbnails, info.json;
+   at concurrency 1, 4 and 16; cold (caches emptied, servers restarted, each
+   URL once) and warm (the same URLs again).
+4. Prints requests/s, p50 and p99 for each, their ratio to IIPImage, the peak
+   RSS of the web processes, and the time to build a 1,000-canvas manifest.
+
+Nothing is asserted; docs/performance.md records the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+LUA = ROOT / "bench" / "wrk_paths.lua"
+WIDTH, HEIGHT = 6000, 9000
+IIPSRV = "/usr/lib/iipimage-server/iipsrv.fcgi"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url_host: str, port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((url_host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {url_host}:{port}")
+
+
+class Workdir:
+    """The throw-away archive: env, database, storage, the page and its pyramid."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="yuecang-bench-iiif-"))
+        self.env = {
+            **os.environ,
+            "DJANGO_ENV": "production",
+            "DJANGO_SETTINGS_MODULE": "archive.settings.production",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "DJANGO_LOG_LEVEL": "WARNING",
+            "DATABASE_URL": f"sqlite:///{self.dir / 'bench.sqlite3'}",
+            "ARCHIVE_STORAGE_ROOT": str(self.dir / "storage"),
+            "YUECANG_VAR_DIR": str(self.dir / "var"),
+        }
+        self.env.pop("CELERY_BROKER_URL", None)
+        os.environ.update(self.env)
+
+    def build(self) -> tuple[str, Path]:
+        """Ingest a 6000x9000 page; return its image identifier and pyramid path."""
+        import django
+
+        django.setup()
+        import pyvips
+        from django.core.management import call_command
+
+        from archive.models import Asset, Institution, Item, PageImage
+        from archive.services import asset_create
+        from iiif.identifiers import image_identifier
+        from iiif.services import page_pyramid_make
+
+        call_command("migrate", verbosity=0)
+        sample = ROOT / "ingest/sample/dadian/sanzijing-v1/pages/0002.jpg"
+        source = pyvips.Image.new_from_file(str(sample))
+        page = source.resize(WIDTH / source.width, vscale=HEIGHT / source.height)
+        jpeg = self.dir / "page-6000x9000.jpg"
+        page.jpegsave(str(jpeg), Q=90)
+        institution = Institution.objects.create(code="bench", name="基準")
+        item = Item.objects.create(
+            public_id="bench-volume",
+            kind=Item.Kind.BOOK_VOLUME,
+            institution=institution,
+            title="基準",
+            rights_uri="http://rightsstatements.org/vocab/NoC-NC/1.0/",
+            required_statement="bench",
+            access_level="public",
+        )
+        asset, _ = asset_create(item=item, source=jpeg, role=Asset.Role.PAGE)
+        start = time.perf_counter()
+        pyramid = page_pyramid_make(asset=asset)
+        self.pyramid_seconds = time.perf_counter() - start
+        PageImage.objects.create(
+            item=item,
+            sequence=1,
+            asset=asset,
+            width=WIDTH,
+            height=HEIGHT,
+            public_id="bench-page",
+        )
+        shared = self.dir / "iip" / "bench.tif"
+        shared.parent.mkdir()
+        os.link(pyramid.abspath, shared)
+        return image_identifier("bench-page"), shared
+
+
+class Gunicorn:
+    """The project in its production configuration."""
+
+    def __init__(self, work: Workdir, workers: int = 2, threads: int = 8) -> None:
+        self.work, self.workers, self.threads = work, workers, threads
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        cache = Path(self.work.env["YUECANG_VAR_DIR"]) / "iiif-cache"
+        shutil.rmtree(cache, ignore_errors=True)
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "archive.wsgi:application",
+                "-k",
+                "gthread",
+                "-w",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.work.env,
+        )
+        wait_for("127.0.0.1", self.port)
+        time.sleep(1.0)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+    def pids(self) -> list[int]:
+        if not self.process:
+            return []
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        ).stdout.split()
+        return [self.process.pid, *map(int, children)]
+
+    def base(self, identifier: str) -> str:
+        return f"/iiif/3/image/{identifier}"
+
+    name = "yuecang (gunicorn gthread 2x8)"
+
+
+class IIPImage:
+    """IIPImage 1.1 from Debian, 2 FastCGI processes behind lighttpd (the baseline)."""
+
+    name = "IIPImage 1.1 (lighttpd, 2 fcgi)"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        conf = self.folder / "lighttpd.conf"
+        conf.write_text(
+            f'server.document-root = "{self.folder}"\n'
+            f"server.port = {self.port}\n"
+            'server.bind = "127.0.0.1"\n'
+            'server.modules = ("mod_fastcgi")\n'
+            f'server.errorlog = "{self.folder}/error.log"\n'
+            'fastcgi.server = ( "/fcgi-bin/iipsrv.fcgi" => (( '
+            f'"socket" => "{self.folder}/iipsrv.socket", "check-local" => "disable", '
+            '"min-procs" => 2, "max-procs" => 2, '
+            f'"bin-path" => "{IIPSRV}", '
+            f'"bin-environment" => ( "FILESYSTEM_PREFIX" => "{self.folder}/", '
+            '"VERBOSITY" => "0", "JPEG_QUALITY" => "85", "MAX_CVT" => "10000" ) )) )\n'
+        )
+        self.process = subprocess.Popen(["lighttpd", "-D", "-f", str(conf)])
+        wait_for("127.0.0.1", self.port)
+        time.sleep(1.0)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        subprocess.run(["pkill", "-f", f"{self.folder}/iipsrv.socket"], check=False)
+
+    def pids(self) -> list[int]:
+        return []
+
+    def base(self, identifier: str) -> str:
+        return "/fcgi-bin/iipsrv.fcgi?IIIF=bench.tif"
+
+
+def viewer_tiles() -> list[str]:
+    """Every 256-px tile at scale factors 32 down to 1, in OpenSeadragon's order."""
+    paths = []
+    for scale in (32, 16, 8, 4, 2, 1):
+        span = 256 * scale
+        for y in range(0, HEIGHT, span):
+            for x in range(0, WIDTH, span):
+                w, h = min(span, WIDTH - x), min(span, HEIGHT - y)
+                paths.append(f"/{x},{y},{w},{h}/{math.ceil(w / scale)},/0/default.jpg")
+    return paths
+
+
+def random_regions(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    corners = [
+        (rng.randrange(0, WIDTH - 512), rng.randrange(0, HEIGHT - 512))
+        for _ in range(count)
+    ]
+    return [f"/{x},{y},512,512/512,/0/default.jpg" for x, y in corners]
+
+
+def run_wrk(
+    port: int, paths: list[str], concurrency: int, once: bool, seconds: int
+) -> dict:
+    """One wrk run; returns requests/s, p50 and p99 in ms, and non-2xx count."""
+    threads = min(concurrency, 2)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("\n".join(paths) + "\n")
+        paths_file = fh.name
+    env = {
+        **os.environ,
+        "PATHS_FILE": paths_file,
+        "NTHREADS": str(threads),
+        "ONCE": "1" if once else "0",
+    }
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-s",
+            str(LUA),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    os.unlink(paths_file)
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+class RssSampler(threading.Thread):
+    """Samples the summed RSS of the web processes every 0.2 s."""
+
+    def __init__(self, server) -> None:
+        super().__init__(daemon=True)
+        self.server, self.peak, self.peak_process, self.running = server, 0, 0, True
+
+    def run(self) -> None:
+        while self.running:
+            total = 0
+            for pid in self.server.pids():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                kib = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+                total += kib
+                self.peak_process = max(self.peak_process, kib)
+            self.peak = max(self.peak, total)
+            time.sleep(0.2)
+
+
+def manifest_figures() -> str:
+    """Time to build a 1,000-canvas manifest, and to serve it again from the cache."""
+    try:
+        from iiif import presentation  # noqa: F401
+    except ImportError:
+        return "manifest: iiif.presentation is not there yet"
+    from django.core.cache import cache
+    from django.test import Client
+
+    from archive.models import Asset, Item, PageImage
+
+    item = Item.objects.get(public_id="bench-volume")
+    asset = Asset.objects.filter(item=item).first()
+    PageImage.objects.bulk_create(
+        [
+            PageImage(
+                item=item,
+                sequence=n,
+                asset=asset,
+                width=WIDTH,
+                height=HEIGHT,
+                label=f"第{n}葉",
+                public_id=f"bench-page-{n}",
+            )
+            for n in range(2, 1001)
+        ]
+    )
+    client = Client()
+    cache.clear()
+    start = time.perf_counter()
+    response = client.get("/iiif/3/manifest/bench-volume", HTTP_HOST="127.0.0.1")
+    built = time.perf_counter() - start
+    timings = []
+    for _ in range(20):
+        start = time.perf_counter()
+        client.get("/iiif/3/manifest/bench-volume", HTTP_HOST="127.0.0.1")
+        timings.append(time.perf_counter() - start)
+    timings.sort()
+    return (
+        f"manifest, 1,000 canvases: built and served in {built * 1000:.0f} ms "
+        f"(status {response.status_code}, {len(response.content) // 1024} KiB); "
+        f"from cache p50 {timings[10] * 1000:.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="concurrency 4 only, short runs"
+    )
+    args = parser.parse_args()
+    for tool in ("wrk", "lighttpd", IIPSRV):
+        if not shutil.which(tool) and not os.path.exists(tool):
+            sys.exit(
+                f"iiif_tiles: {tool} is missing (apt-get install wrk lighttpd iipimage-server)"
+            )
+    work = Workdir()
+    identifier, tif = work.build()
+    print(
+        f"page {WIDTH}x{HEIGHT}: pyramid built in {work.pyramid_seconds:.2f} s "
+        f"({tif.stat().st_size / 2**20:.1f} MiB)"
+    )
+    ours, iip = Gunicorn(work), IIPImage(tif.parent)
+    tiles = viewer_tiles()
+    concurrencies = [4] if args.quick else [1, 4, 16]
+    seconds = 10 if args.quick else 20
+    classes = [
+        ("viewer tiles, cold", lambda c: tiles, True),
+        ("viewer tiles, warm", lambda c: tiles, False),
+        ("512-px regions, cold", lambda c: random_regions(400, seed=c), True),
+        ("thumbnail 200,", lambda c: ["/full/200,/0/default.jpg"], False),
+        ("info.json", lambda c: ["/info.json"], False),
+    ]
+    results: dict = {}
+    peaks = {}
+    for server in (iip, ours):
+        sampler = RssSampler(server)
+        sampler.start()
+        for label, make_paths, cold in classes:
+            for conc in concurrencies:
+                if cold or server.process is None or server.process.poll() is not None:
+                    server.start()
+                paths = [server.base(identifier) + p for p in make_paths(conc)]
+                if not cold:
+                    run_wrk(
+                        server.port, paths, conc, once=True, seconds=seconds
+                    )  # warm up
+                results[(server.name, label, conc)] = run_wrk(
+                    server.port, paths, conc, once=cold, seconds=seconds
+                )
+                if cold:
+                    server.stop()
+        server.stop()
+        sampler.running = False
+        sampler.join()
+        peaks[server.name] = (sampler.peak, sampler.peak_process)
+    print(
+        f"\n{'class':24} {'conc':>4} | {'IIPImage req/s':>14} {'p50':>7} {'p99':>7} | "
+        f"{'yuecang req/s':>13} {'p50':>7} {'p99':>7} | {'ratio':>5}"
+    )
+    for label, _, _ in classes:
+        for conc in concurrencies:
+            base = results[(iip.name, label, conc)]
+            mine = results[(ours.name, label, conc)]
+            errors = (
+                f"  errors {base['errors']}/{mine['errors']}"
+                if base["errors"] or mine["errors"]
+                else ""
+            )
+            print(
+                f"{label:24} {conc:>4} | "
+                f"{base['rps']:14.0f} {base['p50']:6.1f}ms {base['p99']:6.1f}ms | "
+                f"{mine['rps']:13.0f} {mine['p50']:6.1f}ms {mine['p99']:6.1f}ms | "
+                f"{mine['rps'] / base['rps']:5.2f}x{errors}"
+            )
+    total, per_process = peaks[ours.name]
+    print(
+        f"\nyuecang web processes: peak RSS {total / 1024:.0f} MiB in all, "
+        f"{per_process / 1024:.0f} MiB for the largest process"
+    )
+    print(manifest_figures())
+    shutil.rmtree(work.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

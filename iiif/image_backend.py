@@ -1,0 +1,270 @@
+"""Image backends: turn an :class:`~iiif.image_api.ImagePlan` into encoded bytes.
+
+The Image API grammar (``iiif.image_api``) decides *what* to make; a backend
+decides *how*, behind one small interface (STYLE.md §6, after zimeon's
+manipulators): :meth:`ImageBackend.describe` reads a pyramid's levels and
+:meth:`ImageBackend.render` executes a plan. ``IIIF_IMAGE_BACKEND`` names the
+class by dotted path.
+
+:class:`PyvipsBackend` reads the tiled pyramidal TIFF that
+``iiif.services.page_pyramid_make`` writes (``tiffsave(pyramid=True)``: each
+level is a further TIFF page, half the size of the one before, in 256-px JPEG
+tiles). A request is served from the smallest level that still has the
+resolution it needs, reading only the tiles under the region, so a small tile
+of a large page never decodes the full-resolution image.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyvips
+
+from iiif.image_api import ImagePlan
+
+
+class BackendError(Exception):
+    """The pyramid could not be read or the image could not be made."""
+
+
+@dataclass(frozen=True)
+class PyramidInfo:
+    """What a backend knows of one pyramid file.
+
+    Attributes:
+        width: the full image's width.
+        height: the full image's height.
+        levels: ``(width, height)`` of each level, full size first.
+        color: whether the image has colour (three bands) or is gray.
+    """
+
+    width: int
+    height: int
+    levels: tuple[tuple[int, int], ...]
+    color: bool
+
+
+class ImageBackend:
+    """The interface every image backend implements."""
+
+    def describe(self, path: Path) -> PyramidInfo:
+        """Read the pyramid's dimensions and levels (headers only).
+
+        Raises:
+            BackendError: the file is missing or unreadable.
+        """
+        raise NotImplementedError
+
+    def render(self, path: Path, plan: ImagePlan) -> bytes:
+        """Make the image a resolved request asks for, encoded in its format.
+
+        Raises:
+            BackendError: the file is missing or unreadable.
+        """
+        raise NotImplementedError
+
+
+def _signature(path: Path) -> tuple[str, int, int]:
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise BackendError(f"cannot read {path.name}: {exc.strerror}") from exc
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
+class _Lru:
+    """A small thread-safe least-recently-used mapping."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class PyvipsBackend(ImageBackend):
+    """The libvips backend: level choice, region reads, exact resize, encoders.
+
+    Opened pyramid levels are kept in a small LRU keyed by path, modification
+    time and size, so consecutive tiles of one page reuse the open file, and a
+    replaced file is reopened. libvips images are immutable and safe to share
+    between threads; each request only builds a new pipeline on top.
+
+    Args:
+        max_open: how many opened levels to keep.
+        jpeg_quality: the JPEG quality factor (the pyramid itself is Q 85).
+        webp_quality: the WebP quality factor.
+    """
+
+    def __init__(
+        self, *, max_open: int = 64, jpeg_quality: int = 85, webp_quality: int = 80
+    ):
+        self.jpeg_quality = jpeg_quality
+        self.webp_quality = webp_quality
+        self._levels = _Lru(max_open)
+        self._info = _Lru(max_open)
+
+    # Reading ---------------------------------------------------------------
+
+    def _open(self, signature: tuple[str, int, int], page: int) -> pyvips.Image:
+        key = (*signature, page)
+        image = self._levels.get(key)
+        if image is None:
+            try:
+                image = pyvips.Image.new_from_file(
+                    signature[0], page=page, access="random", fail_on="error"
+                )
+            except pyvips.Error as exc:
+                raise BackendError(f"cannot open page {page} of the pyramid") from exc
+            self._levels.put(key, image)
+        return image
+
+    def describe(self, path: Path) -> PyramidInfo:
+        """Read the full size and every level of a pyramid (see :class:`ImageBackend`)."""
+        signature = _signature(path)
+        info = self._info.get(signature)
+        if info is not None:
+            return info
+        first = self._open(signature, 0)
+        pages = first.get("n-pages") if "n-pages" in first.get_fields() else 1
+        levels = [(first.width, first.height)]
+        for page in range(1, pages):
+            level = self._open(signature, page)
+            prev_w, prev_h = levels[-1]
+            # A pyramid level halves the one before; any other page (a
+            # thumbnail, an unrelated image) ends the pyramid.
+            if abs(level.width - prev_w / 2) > 1 or abs(level.height - prev_h / 2) > 1:
+                break
+            levels.append((level.width, level.height))
+        info = PyramidInfo(
+            width=first.width,
+            height=first.height,
+            levels=tuple(levels),
+            color=first.bands >= 3,
+        )
+        self._info.put(signature, info)
+        return info
+
+    @staticmethod
+    def level_for(info: PyramidInfo, plan: ImagePlan) -> int:
+        """The smallest level whose pixels still cover the output size.
+
+        A level may be up to one pixel short of the output (pyramid halving
+        rounds down); scaling it up by that fraction of a pixel is invisible.
+        """
+        _, _, rw, rh = plan.region
+        ow, oh = plan.size
+        for index in range(len(info.levels) - 1, 0, -1):
+            lw, lh = info.levels[index]
+            if rw * lw / info.width >= ow - 1 and rh * lh / info.height >= oh - 1:
+                return index
+        return 0
+
+    # Rendering -------------------------------------------------------------
+
+    def render(self, path: Path, plan: ImagePlan) -> bytes:
+        """Region, size, rotation, quality, format, in the order of §4.6."""
+        signature = _signature(path)
+        info = self.describe(path)
+        if plan.full != (info.width, info.height):
+            raise BackendError("the plan was made for another image size")
+        level = self.level_for(info, plan)
+        try:
+            image = self._region(self._open(signature, level), info, level, plan)
+            image = self._rotate(image, plan)
+            image = self._quality(image, plan.quality)
+            return self._encode(image, plan)
+        except pyvips.Error as exc:
+            raise BackendError("libvips could not make the image") from exc
+
+    @staticmethod
+    def _region(image: pyvips.Image, info: PyramidInfo, level: int, plan: ImagePlan):
+        x, y, rw, rh = plan.region
+        ow, oh = plan.size
+        lw, lh = info.levels[level]
+        fx, fy = info.width / lw, info.height / lh
+        eps = 1e-6
+        left = min(lw - 1, math.floor(x / fx + eps))
+        top = min(lh - 1, math.floor(y / fy + eps))
+        right = max(left + 1, min(lw, math.ceil((x + rw) / fx - eps)))
+        bottom = max(top + 1, min(lh, math.ceil((y + rh) / fy - eps)))
+        if (left, top, right, bottom) != (0, 0, lw, lh):
+            image = image.crop(left, top, right - left, bottom - top)
+        if (image.width, image.height) != (ow, oh):
+            image = image.resize(ow / image.width, vscale=oh / image.height)
+        return image
+
+    @staticmethod
+    def _rotate(image: pyvips.Image, plan: ImagePlan) -> pyvips.Image:
+        if plan.mirror:
+            image = image.fliphor()
+        degrees = plan.degrees % 360
+        if degrees == 0:
+            return image
+        if degrees == 90:
+            return image.rot90()
+        if degrees == 180:
+            return image.rot180()
+        if degrees == 270:
+            return image.rot270()
+        if plan.format in ("png", "webp"):
+            # §4.3 recommends a transparent background where the format has one.
+            if not image.hasalpha():
+                image = image.bandjoin_const([255])
+            background = [0] * image.bands
+        else:
+            background = [255] * image.bands
+        return image.rotate(degrees, background=background)
+
+    @staticmethod
+    def _quality(image: pyvips.Image, quality: str) -> pyvips.Image:
+        if quality in ("default", "color"):
+            return image
+        alpha = None
+        if image.hasalpha():
+            alpha = image[image.bands - 1]
+            image = image.extract_band(0, n=image.bands - 1)
+        if image.bands >= 3:
+            image = image.colourspace("b-w")
+        if quality == "bitonal":
+            image = (image > 127).ifthenelse(255, 0).cast("uchar")
+        image = image.copy(interpretation="b-w")
+        return image.bandjoin(alpha) if alpha is not None else image
+
+    def _encode(self, image: pyvips.Image, plan: ImagePlan) -> bytes:
+        fmt = plan.format
+        if fmt == "jpg":
+            if image.hasalpha():
+                image = image.flatten(background=[255] * (image.bands - 1))
+            return image.jpegsave_buffer(
+                Q=self.jpeg_quality, optimize_coding=True, keep="none"
+            )
+        if fmt == "png":
+            options = {"compression": 6, "keep": "none"}
+            if plan.quality == "bitonal" and image.bands == 1:
+                options["bitdepth"] = 1  # black and white only: 1 bit a pixel
+            return image.pngsave_buffer(**options)
+        if fmt == "webp":
+            return image.webpsave_buffer(Q=self.webp_quality, keep="none")
+        raise BackendError(f"no encoder for {fmt}")
