@@ -1,31 +1,58 @@
 """A bounded on-disk cache of rendered public images (DESIGN.md, IIIF).
 
-Only responses every visitor may see are stored; anything else is rendered
-for each request and never written. Entries live at
-``IIIF_CACHE_DIR/{public_id}/v{version}/{sha256 of the canonical request}.{format}``,
-so everything cached for one page image sits in one folder that
-:meth:`ImageCache.purge` removes when the item is withdrawn, stops being
-public, or its pyramid is re-derived (``iiif.signals``). A purge cannot make a
-refused image visible: the view asks the access decision before it reads the
-cache.
+Only responses every visitor may see, asked for under a *versioned*
+identifier (whose responses never change), are stored; anything else is
+rendered for each request and never written. An entry's path is the request
+URL's own segments, exactly as requested (already percent-decoded, already
+validated by the Image API grammar)::
 
-Writes are atomic (a temporary file in the same folder, then a rename). The
-size stays under ``IIIF_CACHE_MAX_BYTES`` cheaply: a reader refreshes an
-entry's modification time at most once an hour, and after every tenth of the
-budget written one process (holding a lock file) sums the folder and removes
-the least recently used entries down to 90 % of the budget.
+    IIIF_CACHE_DIR/{public_id}~v{N}/{region}/{size}/{rotation}/{quality}.{format}
+
+so a front server can serve a warm tile from the URL alone without asking
+Django (``docs/deploy/nginx.conf``), and Django's own read path uses the same
+file. :meth:`ImageCache.path` refuses any segment outside the grammar's
+characters (digits, letters, ``, . : ! ^ -``), any ``..`` and any slash, so no
+request can write outside its image's folder. info.json is never stored (it
+carries the item's rights, which can change).
+
+Purge: :meth:`ImageCache.purge` removes every ``{public_id}~v*`` folder of the
+page images it is given when an item is withdrawn or stops being public, a
+page's file becomes stricter, or a pyramid is re-derived or deleted
+(``iiif.signals``, in the request or transaction that made the change). Each
+folder is first renamed to ``.trash-…`` (atomic: a front server reading the
+tree sees the whole folder or nothing) and then deleted.
+
+A render that read the old access state before such a change and writes after
+its purge must not leave a file behind, because the front server does not ask
+Django again. So a purge first replaces a *generation* token
+(``.generation``), and a writer reads that token before its access decision
+(:meth:`ImageCache.generation`) and again after its file is in place: when it
+changed, the writer removes its own file. Either the writer's second read
+comes after the purge's new token (it removes the file), or its file was in
+place before the purge renamed the folder away.
+
+Writes are atomic (a temporary file under ``.incoming/``, then a rename into
+place) and world-readable (the front server runs as another user; the bytes
+are public by definition). The size stays under ``IIIF_CACHE_MAX_BYTES``
+cheaply: a Django read refreshes an entry's modification time at most once an
+hour (front-server reads move its access time, which the sweep also counts),
+and after every tenth of the budget written one process (holding a lock file)
+sums the folder and removes the least recently used entries down to 90 % of
+the budget, with the folders they leave empty.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
+import re
+import secrets
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -36,7 +63,29 @@ TOUCH_INTERVAL = 3600
 SWEEP_FRACTION = 0.1
 #: A sweep trims the cache to this fraction of the budget.
 SWEEP_TARGET = 0.9
-_TEMP_PREFIX = ".incoming-"
+#: A sweep removes temporary files and purge leftovers older than this.
+STALE_AFTER = 3600
+#: The purge generation token, at the top of the cache folder.
+GENERATION_FILE = ".generation"
+#: Temporary files are written here (same file system, so the rename is atomic).
+INCOMING_DIR = ".incoming"
+LOCK_FILE = ".sweep.lock"
+TRASH_PREFIX = ".trash-"
+
+#: A page image's public identifier (``archive`` enforces the same form).
+_PUBLIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+#: A folder of the cache: one version of one page image.
+_IMAGE_FOLDER = re.compile(r"^(?P<public_id>[a-z0-9][a-z0-9-]{2,63})~v[1-9][0-9]*$")
+#: The characters the Image API grammar allows in region, size and rotation.
+_SEGMENT = re.compile(r"^[A-Za-z0-9,.:!^-]{1,100}$")
+#: The last segment: ``{quality}.{format}``.
+_LAST_SEGMENT = re.compile(r"^[A-Za-z0-9]{1,20}\.[A-Za-z0-9]{1,10}$")
+
+
+def _safe_segment(value: str, last: bool) -> bool:
+    if not isinstance(value, str) or ".." in value or value == ".":
+        return False
+    return bool((_LAST_SEGMENT if last else _SEGMENT).match(value))
 
 
 class ImageCache:
@@ -58,21 +107,53 @@ class ImageCache:
         """Whether anything is stored at all."""
         return self.max_bytes > 0
 
-    def folder(self, public_id: str) -> Path:
-        """The folder holding every cached response of one page image."""
-        return self.root / public_id
+    def folder(self, public_id: str, version: int) -> Path:
+        """The folder of one version of one page image: ``{public_id}~v{version}``."""
+        return self.root / f"{public_id}~v{version}"
 
-    def path(self, public_id: str, version: int, canonical: str) -> Path:
-        """Where one canonical request of one image version is stored."""
-        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-        fmt = canonical.rsplit(".", 1)[-1]
-        return self.folder(public_id) / f"v{version}" / f"{digest}.{fmt}"
+    def path(
+        self, public_id: str, version: int, segments: Sequence[str]
+    ) -> Path | None:
+        """Where a request is stored, or None when it must not be stored.
 
-    def get(self, public_id: str, version: int, canonical: str) -> bytes | None:
+        Args:
+            public_id: the page image's public identifier.
+            version: the pyramid's recipe version (the ``~v{N}`` of the URL).
+            segments: ``(region, size, rotation, "{quality}.{format}")`` exactly as
+                requested (percent-decoded, not canonicalised).
+
+        Returns:
+            ``root/{public_id}~v{version}/{region}/{size}/{rotation}/{quality}.{format}``,
+            or None when the identifier or any segment is outside the grammar's
+            characters, names ``.`` or ``..``, or holds a slash.
+        """
+        if not isinstance(public_id, str) or not _PUBLIC_ID.match(public_id):
+            return None
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            return None
+        segments = tuple(segments)
+        if len(segments) != 4:
+            return None
+        if not all(_safe_segment(s, i == 3) for i, s in enumerate(segments)):
+            return None
+        folder = self.folder(public_id, version)
+        path = folder.joinpath(*segments)
+        # Belt and braces: the segments above cannot climb, but check anyway.
+        if os.path.dirname(os.path.normpath(path)).startswith(
+            os.path.normpath(folder) + os.sep
+        ):
+            return path
+        return None  # pragma: no cover - unreachable with the patterns above
+
+    def get(
+        self, public_id: str, version: int, segments: Sequence[str]
+    ) -> bytes | None:
         """The cached bytes of a request, or None."""
         if not self.enabled:
             return None
-        path = self.path(public_id, version, canonical)
+        path = self.path(public_id, version, segments)
+        if path is None:
+            return None
         try:
             data = path.read_bytes()
         except OSError:
@@ -84,25 +165,59 @@ class ImageCache:
             pass
         return data
 
-    def put(self, public_id: str, version: int, canonical: str, data: bytes) -> None:
-        """Store a rendered response atomically; failures only log (a cache is optional)."""
-        if not self.enabled or len(data) > self.max_bytes:
-            return
-        path = self.path(public_id, version, canonical)
+    def generation(self) -> str | None:
+        """The purge generation token, to read *before* the access decision.
+
+        Returns "" while no purge has ever run, None when it cannot be read
+        (then nothing is written).
+        """
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            return (self.root / GENERATION_FILE).read_text("ascii")
+        except FileNotFoundError:
+            return ""
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def put(
+        self,
+        public_id: str,
+        version: int,
+        segments: Sequence[str],
+        data: bytes,
+        *,
+        generation: str | None,
+    ) -> Path | None:
+        """Store a rendered response atomically; failures only log (a cache is optional).
+
+        Args:
+            generation: what :meth:`generation` answered before the access
+                decision that allowed this response. When a purge has run
+                since, the file is removed again (it may be stale).
+
+        Returns:
+            The stored file's path, or None when nothing was stored.
+        """
+        if not self.enabled or len(data) > self.max_bytes or generation is None:
+            return None
+        path = self.path(public_id, version, segments)
+        if path is None:
+            logger.warning(
+                "IIIF cache: refused to store %s~v%s/%r", public_id, version, segments
+            )
+            return None
+        try:
+            self._write(path, data)
         except OSError as exc:
-            # A purge may remove the folder under a concurrent writer.
-            logger.info("IIIF cache: could not store %s: %s", path.name, exc)
-            return
+            logger.info("IIIF cache: could not store %s: %s", path, exc)
+            return None
+        if self.generation() != generation:
+            # A purge ran while this response was being made: it may show what
+            # is no longer allowed, and the purge may have missed it.
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            return None
         with self._lock:
             self._written += len(data)
             due = self._written >= self.max_bytes * SWEEP_FRACTION
@@ -110,36 +225,132 @@ class ImageCache:
                 self._written = 0
         if due:
             self.sweep()
+        return path
 
-    def purge(self, public_id: str) -> None:
-        """Remove everything cached for one page image (all versions)."""
-        folder = self.folder(public_id)
-        if not folder.exists():
-            return
-        # Rename first, so the folder disappears at once even while a large
-        # tree is being deleted and a concurrent writer cannot refill it.
-        doomed = self.root / f".purge-{public_id}-{os.getpid()}-{time.monotonic_ns()}"
+    def _write(self, path: Path, data: bytes) -> None:
+        incoming = self.root / INCOMING_DIR
+        incoming.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="put-", dir=incoming)
         try:
-            os.replace(folder, doomed)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                # Public bytes, read by the front server's user.
+                os.fchmod(fh.fileno(), 0o644)
+            for attempt in (1, 2):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.replace(tmp, path)
+                    break
+                except FileNotFoundError:
+                    # A sweep or purge removed the folder just made; try once more.
+                    if attempt == 2:
+                        raise
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def purge(self, *public_ids: str) -> int:
+        """Remove everything cached for these page images (every ``{id}~v*`` folder).
+
+        The generation token changes first (see the module docstring); then
+        each folder is renamed to a ``.trash-`` name, which a front server
+        cannot reach, and deleted. Returns the number of folders removed.
+        """
+        wanted = {p for p in public_ids if isinstance(p, str) and _PUBLIC_ID.match(p)}
+        if not wanted:
+            return 0
+        self._new_generation()
+        try:
+            names = [entry.name for entry in os.scandir(self.root)]
         except OSError:
-            doomed = folder
-        shutil.rmtree(doomed, ignore_errors=True)
+            return 0
+        removed = 0
+        for name in names:
+            match = _IMAGE_FOLDER.match(name)
+            if not match or match.group("public_id") not in wanted:
+                continue
+            doomed = self.root / (
+                f"{TRASH_PREFIX}{name}-{os.getpid()}-{time.monotonic_ns()}"
+            )
+            try:
+                os.replace(self.root / name, doomed)
+            except FileNotFoundError:
+                continue  # another process purged it first
+            except OSError:
+                doomed = self.root / name
+            shutil.rmtree(doomed, ignore_errors=True)
+            removed += 1
+        return removed
+
+    def _new_generation(self) -> None:
+        """Replace the generation token atomically (every purge, even of nothing)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".generation-", dir=self.root)
+            try:
+                with os.fdopen(fd, "w", encoding="ascii") as fh:
+                    fh.write(secrets.token_hex(16))
+                os.replace(tmp, self.root / GENERATION_FILE)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError as exc:
+            logger.warning("IIIF cache: could not renew the generation: %s", exc)
 
     def size(self) -> int:
         """The bytes the cache holds now (walks the folder)."""
         return sum(size for _, size, _ in self._entries())
 
-    def _entries(self):
-        for dirpath, _, filenames in os.walk(self.root):
+    def _entries(self) -> Iterable[tuple[str, int, float]]:
+        """Every cached file: path, size and last use (the later of atime and mtime)."""
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            if dirpath == str(self.root):
+                # Only image folders: not the lock, the token, temporary files or trash.
+                dirnames[:] = [d for d in dirnames if _IMAGE_FOLDER.match(d)]
+                continue
             for name in filenames:
-                if name.startswith(".") and dirpath == str(self.root):
-                    continue  # the lock file
                 path = os.path.join(dirpath, name)
                 try:
                     stat = os.stat(path)
                 except OSError:
                     continue
-                yield path, stat.st_size, stat.st_mtime
+                yield path, stat.st_size, max(stat.st_atime, stat.st_mtime)
+
+    def _remove_empty_folders(self, path: str) -> None:
+        """Remove the folders above an evicted file that it left empty, up to the image folder."""
+        root = os.path.normpath(self.root)
+        parent = os.path.dirname(path)
+        while os.path.dirname(parent) != root and parent.startswith(root + os.sep):
+            try:
+                os.rmdir(parent)
+            except OSError:
+                return
+            parent = os.path.dirname(parent)
+        try:
+            os.rmdir(parent)  # the image folder itself, when empty
+        except OSError:
+            pass
+
+    def _remove_stale(self) -> None:
+        """Remove temporary files and purge leftovers of processes that died."""
+        cutoff = time.time() - STALE_AFTER
+        try:
+            entries = list(os.scandir(self.root / INCOMING_DIR))
+        except OSError:
+            entries = []
+        for entry in entries:
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
+        try:
+            names = [e.name for e in os.scandir(self.root)]
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(TRASH_PREFIX):
+                shutil.rmtree(self.root / name, ignore_errors=True)
 
     def sweep(self) -> int:
         """Evict least recently used entries until the cache is under budget.
@@ -149,7 +360,7 @@ class ImageCache:
         """
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            lock = open(self.root / ".sweep.lock", "w")  # noqa: SIM115 - closed below
+            lock = open(self.root / LOCK_FILE, "w")  # noqa: SIM115 - closed below
         except OSError:
             return 0
         try:
@@ -157,6 +368,7 @@ class ImageCache:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 return 0
+            self._remove_stale()
             entries = list(self._entries())
             total = sum(size for _, size, _ in entries)
             if total <= self.max_bytes:
@@ -171,6 +383,7 @@ class ImageCache:
                 except OSError:
                     continue
                 removed += size
+                self._remove_empty_folders(path)
             logger.info("IIIF cache: evicted %d bytes", removed)
             return removed
         finally:

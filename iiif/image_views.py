@@ -9,7 +9,10 @@ bodies, CORS on every response (errors included), ``nosniff`` and a strict
 CSP, strong ETags and Last-Modified with 304 answers, and cache headers by
 access: versioned public images are immutable for a year, the bare identifier
 of a public image is cached for an hour, and anything not public is
-``private, no-store`` and never stored by the server.
+``private, no-store`` and never stored by the server. Only images of a public
+page under a versioned identifier are written to the on-disk cache, at the
+path the request URL names (``iiif.image_cache``), so a front server can
+serve them without asking Django (``docs/deploy/nginx.conf``).
 """
 
 from __future__ import annotations
@@ -335,9 +338,18 @@ def image_request(
 
     Syntax errors answer before the identifier is looked up; everything that
     depends on the image's size is checked only after the access decision.
-    Public responses are served from, and stored in, the on-disk cache.
+    Public responses are served from the on-disk cache; those asked for under
+    a versioned identifier are stored there, under the segments as requested
+    (only after they parsed, so they hold only the grammar's characters).
     """
     parsed = image_api.parse_request(region, size, rotation, quality_format)
+    segments = (region, size, rotation, quality_format)
+    store = cache_store()
+    ident = parse_image_identifier(image)
+    # Read before the access decision: a purge after it voids the write.
+    generation = (
+        store.generation() if store.enabled and ident and ident.versioned else None
+    )
     target = _target(request, image)
     info = _describe(target)
     plan = parsed.plan(info.width, info.height, limits())
@@ -355,16 +367,16 @@ def image_request(
     )
     response = _conditional(request, etag, last_modified)
     if response is None:
-        store = cache_store() if target.public else None
-        data = (
-            store.get(target.page.public_id, target.version, canonical)
-            if store
-            else None
-        )
+        public_id = target.page.public_id
+        # The bare identifier of a public page reads the current version's
+        # file (the same bytes) but never writes: only versioned URLs do.
+        data = store.get(public_id, target.version, segments) if target.public else None
         if data is None:
             data = backend().render(target.path, plan)
-            if store is not None:
-                store.put(target.page.public_id, target.version, canonical, data)
+            if target.public and target.ident.versioned:
+                store.put(
+                    public_id, target.version, segments, data, generation=generation
+                )
         response = HttpResponse(_body_for(request, data), content_type=plan.media_type)
         response["Content-Length"] = str(len(data))
         response["ETag"] = etag

@@ -2,12 +2,18 @@
 
 Decoupled reactions only (STYLE.md §2): when an item stops being visible to
 everyone (withdrawn, restricted, re-embargoed), when a page's file becomes
-stricter, or when a pyramid is (re)made or removed, everything the project
-cached for the affected page images goes. Connected in ``IiifConfig.ready``.
+stricter, when a pyramid is (re)made or removed, or when a page image is saved
+again or deleted, everything the project cached for the affected page images
+goes. Connected in ``IiifConfig.ready``.
 
-The purge runs at once and again after the transaction commits, so a request
-that read the old state before the commit cannot leave an entry behind. (The
-view asks the access decision before reading the cache in any case.)
+The purge runs at once and again after the transaction commits, and it
+changes the cache's generation token, so a request that read the old state
+before the commit cannot leave an entry behind (``iiif.image_cache``). This
+matters because a front server serves cached files without asking Django
+(``docs/deploy/nginx.conf``): the purge is what makes the next request fall
+through to the view, which answers 401, 403 or 410. Changes that bypass
+``save()`` (``QuerySet.update``, raw SQL) send no signal: call
+:func:`image_cache_purge` after them, or empty ``IIIF_CACHE_DIR``.
 """
 
 from __future__ import annotations
@@ -29,8 +35,7 @@ def image_cache_purge(*, public_ids) -> None:
     cache = image_cache(settings.IIIF_CACHE_DIR, settings.IIIF_CACHE_MAX_BYTES)
 
     def purge():
-        for public_id in ids:
-            cache.purge(public_id)
+        cache.purge(*ids)
 
     purge()
     transaction.on_commit(purge)
@@ -58,6 +63,12 @@ def derivative_changed(sender, instance: Derivative, **kwargs) -> None:
         image_cache_purge(public_ids=_page_ids(asset_id=instance.asset_id))
 
 
+def page_saved(sender, instance: PageImage, created: bool = False, **kwargs) -> None:
+    """A page saved again may show another file now: its cached images are stale."""
+    if not created:
+        image_cache_purge(public_ids=[instance.public_id])
+
+
 def page_deleted(sender, instance: PageImage, **kwargs) -> None:
     """A page image removed: nothing of it may stay cached."""
     image_cache_purge(public_ids=[instance.public_id])
@@ -73,6 +84,7 @@ def connect() -> None:
     post_delete.connect(
         derivative_changed, sender=Derivative, dispatch_uid="iiif_derivative_deleted"
     )
+    post_save.connect(page_saved, sender=PageImage, dispatch_uid="iiif_page_saved")
     post_delete.connect(
         page_deleted, sender=PageImage, dispatch_uid="iiif_page_deleted"
     )

@@ -1,61 +1,181 @@
-"""The on-disk cache of rendered public images: storage, eviction, purge."""
+"""The on-disk cache of rendered public images: layout, storage, eviction, purge."""
 
 from __future__ import annotations
 
 import os
+import stat
+
+import pytest
 
 from iiif.image_cache import ImageCache, image_cache
+
+FULL = ("full", "max", "0", "default.jpg")
+
+
+def files_under(root) -> list:
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not p.relative_to(root).as_posix().startswith(".")
+    )
+
+
+def put(cache, public_id, version, segments, data):
+    return cache.put(public_id, version, segments, data, generation=cache.generation())
 
 
 def test_put_then_get(tmp_path):
     cache = ImageCache(tmp_path / "c", 10_000)
-    assert cache.get("img-a", 1, "full/max/0/default.jpg") is None
-    cache.put("img-a", 1, "full/max/0/default.jpg", b"jpeg bytes")
-    assert cache.get("img-a", 1, "full/max/0/default.jpg") == b"jpeg bytes"
-    assert cache.get("img-a", 2, "full/max/0/default.jpg") is None  # another version
-    path = cache.path("img-a", 1, "full/max/0/default.jpg")
-    assert path.parent == tmp_path / "c" / "img-a" / "v1" and path.suffix == ".jpg"
-    assert not [
-        p for p in path.parent.iterdir() if p.name.startswith(".")
-    ]  # no temp left
+    assert cache.get("img-a", 1, FULL) is None
+    assert put(cache, "img-a", 1, FULL, b"jpeg bytes") is not None
+    assert cache.get("img-a", 1, FULL) == b"jpeg bytes"
+    assert cache.get("img-a", 2, FULL) is None  # another version
+    assert files_under(tmp_path / "c") == ["img-a~v1/full/max/0/default.jpg"]
+    # Temporary files live outside every image folder and none is left.
+    assert not [p for p in (tmp_path / "c" / ".incoming").iterdir()]
+
+
+def test_the_path_is_the_request_as_asked(tmp_path):
+    cache = ImageCache(tmp_path / "c", 10_000)
+    segments = ("pct:0,0,50,50", "^!200,200", "!90", "gray.png")
+    path = cache.path("img-a", 3, segments)
+    assert (
+        path
+        == tmp_path
+        / "c"
+        / "img-a~v3"
+        / "pct:0,0,50,50"
+        / "^!200,200"
+        / "!90"
+        / "gray.png"
+    )
+    put(cache, "img-a", 3, segments, b"png")
+    assert path.read_bytes() == b"png"
+    # Readable by the front server's user (another account than the app's).
+    assert stat.S_IMODE(path.stat().st_mode) & 0o004
+
+
+@pytest.mark.parametrize(
+    "segments",
+    [
+        ("..", "max", "0", "default.jpg"),
+        ("full", "..", "0", "default.jpg"),
+        ("full", "max", ".", "default.jpg"),
+        ("full", "max", "0", "..jpg"),
+        ("full", "max", "0", "../default.jpg"),
+        ("full/../..", "max", "0", "default.jpg"),
+        ("full", "max/x", "0", "default.jpg"),
+        ("full", "max", "0", "default.jpg/x"),
+        ("pct%3A0,0,1,1", "max", "0", "default.jpg"),
+        ("full", "max", "0", "default"),
+        ("full", "max", "0", "default.jpg.png"),
+        ("full", "max", "0\x00", "default.jpg"),
+        ("full", "max ", "0", "default.jpg"),
+        ("full", "~", "0", "default.jpg"),
+        ("full", "max", "0", ".jpg"),
+        ("", "max", "0", "default.jpg"),
+        ("full", "x" * 101, "0", "default.jpg"),
+        ("full", "max", "0"),
+        ("full", "max", "0", "default.jpg", "more"),
+    ],
+)
+def test_unsafe_segments_are_never_written(tmp_path, segments):
+    cache = ImageCache(tmp_path / "c", 10_000)
+    assert cache.path("img-a", 1, segments) is None
+    assert put(cache, "img-a", 1, segments, b"x") is None
+    assert cache.get("img-a", 1, segments) is None
+    assert not (tmp_path / "c").exists() or files_under(tmp_path / "c") == []
+
+
+@pytest.mark.parametrize(
+    ("public_id", "version"),
+    [
+        ("../x", 1),
+        ("img-a/..", 1),
+        ("Img-A", 1),
+        ("ab", 1),
+        ("img-a", 0),
+        ("img-a", -1),
+    ],
+)
+def test_unsafe_identifiers_are_never_written(tmp_path, public_id, version):
+    cache = ImageCache(tmp_path / "c", 10_000)
+    assert cache.path(public_id, version, FULL) is None
+    assert put(cache, public_id, version, FULL, b"x") is None
 
 
 def test_a_zero_budget_stores_nothing(tmp_path):
     cache = ImageCache(tmp_path / "c", 0)
-    cache.put("img-a", 1, "full/max/0/default.jpg", b"x")
+    put(cache, "img-a", 1, FULL, b"x")
     assert not (tmp_path / "c").exists()
-    assert cache.get("img-a", 1, "full/max/0/default.jpg") is None
+    assert cache.get("img-a", 1, FULL) is None
+
+
+def tile(n: int) -> tuple:
+    return ("full", f"{n},", "0", "default.jpg")
 
 
 def test_sweep_evicts_the_least_recently_used(tmp_path):
     cache = ImageCache(tmp_path / "c", 1000)
     for n in range(5):
-        cache.put("img-a", 1, f"full/{n},/0/default.jpg", b"x" * 150)
-        os.utime(
-            cache.path("img-a", 1, f"full/{n},/0/default.jpg"), (1000 + n, 1000 + n)
-        )
+        put(cache, "img-a", 1, tile(n), b"x" * 150)
+        os.utime(cache.path("img-a", 1, tile(n)), (1000 + n, 1000 + n))
     # A hit refreshes the entry's age, so the oldest one read stays.
-    assert cache.get("img-a", 1, "full/0,/0/default.jpg")
+    assert cache.get("img-a", 1, tile(0))
     for n in range(5, 9):
-        cache.put("img-a", 1, f"full/{n},/0/default.jpg", b"x" * 150)
+        put(cache, "img-a", 1, tile(n), b"x" * 150)
     assert cache.size() <= 1000
-    assert cache.get("img-a", 1, "full/0,/0/default.jpg") is not None
-    assert cache.get("img-a", 1, "full/1,/0/default.jpg") is None
-    assert cache.get("img-a", 1, "full/8,/0/default.jpg") is not None
+    assert cache.get("img-a", 1, tile(0)) is not None
+    assert cache.get("img-a", 1, tile(1)) is None
+    assert cache.get("img-a", 1, tile(8)) is not None
+    # An evicted entry leaves no empty folder behind.
+    assert not (tmp_path / "c" / "img-a~v1" / "full" / "1,").exists()
 
 
-def test_purge_removes_one_image_only(tmp_path):
+def test_a_front_server_read_counts_as_a_use(tmp_path):
+    """nginx reads move the access time only; the sweep counts it."""
+    cache = ImageCache(tmp_path / "c", 1000)
+    for n in range(5):
+        put(cache, "img-a", 1, tile(n), b"x" * 150)
+        os.utime(cache.path("img-a", 1, tile(n)), (1000 + n, 1000 + n))
+    path = cache.path("img-a", 1, tile(0))
+    os.utime(path, (5000, 1000))  # read recently, written long ago
+    for n in range(5, 9):
+        put(cache, "img-a", 1, tile(n), b"x" * 150)
+    assert path.exists()
+    assert not cache.path("img-a", 1, tile(1)).exists()
+
+
+def test_purge_removes_every_version_of_one_image_only(tmp_path):
     cache = ImageCache(tmp_path / "c", 10_000)
-    cache.put("img-a", 1, "full/max/0/default.jpg", b"a")
-    cache.put("img-a", 2, "full/max/0/default.jpg", b"a2")
-    cache.put("img-b", 1, "full/max/0/default.jpg", b"b")
-    cache.purge("img-a")
-    assert not (tmp_path / "c" / "img-a").exists()
-    assert cache.get("img-b", 1, "full/max/0/default.jpg") == b"b"
+    put(cache, "img-a", 1, FULL, b"a")
+    put(cache, "img-a", 2, FULL, b"a2")
+    put(cache, "img-ab", 1, FULL, b"ab")  # shares a prefix
+    put(cache, "img-b", 1, FULL, b"b")
+    assert cache.purge("img-a") == 2
+    assert not (tmp_path / "c" / "img-a~v1").exists()
+    assert not (tmp_path / "c" / "img-a~v2").exists()
+    assert cache.get("img-ab", 1, FULL) == b"ab"
+    assert cache.get("img-b", 1, FULL) == b"b"
     assert [
-        p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".purge")
+        p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".trash")
     ] == []
     cache.purge("img-never-cached")  # nothing to do
+    assert cache.purge("img-ab", "img-b") == 2
+    assert files_under(tmp_path / "c") == []
+
+
+def test_a_write_that_raced_a_purge_is_removed(tmp_path):
+    """A response made from the state before a purge never stays on disk."""
+    cache = ImageCache(tmp_path / "c", 10_000)
+    before = cache.generation()  # read before the access decision
+    cache.purge("img-a")  # the item is withdrawn meanwhile (nothing cached yet)
+    assert cache.put("img-a", 1, FULL, b"stale", generation=before) is None
+    assert files_under(tmp_path / "c") == []
+    # A request that started after the purge stores normally.
+    assert put(cache, "img-a", 1, FULL, b"fresh") is not None
+    # An unreadable generation stores nothing.
+    assert cache.put("img-a", 1, tile(1), b"x", generation=None) is None
 
 
 def test_one_cache_object_per_folder_and_budget(tmp_path):

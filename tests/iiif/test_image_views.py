@@ -560,19 +560,102 @@ def test_limits_are_declared_and_enforced(client, page, settings):
 
 # The cache ------------------------------------------------------------------------------
 
+V = PYRAMID_RECIPE_VERSION
+
 
 def cached_files(settings, public_id: str) -> list:
-    folder = settings.IIIF_CACHE_DIR / public_id
-    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+    """Every file cached for a page image, in all its ``{public_id}~v*`` folders."""
+    root = settings.IIIF_CACHE_DIR
+    if not root.exists():
+        return []
+    return sorted(
+        p
+        for folder in root.glob(f"{public_id}~v*")
+        for p in folder.rglob("*")
+        if p.is_file()
+    )
+
+
+def all_cached_files(settings) -> list:
+    """Every file under the cache folder but its own bookkeeping (dot names at the top)."""
+    root = settings.IIIF_CACHE_DIR
+    if not root.exists():
+        return []
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not p.relative_to(root).parts[0].startswith(".")
+    )
+
+
+def test_a_versioned_tile_is_stored_at_its_url_path(client, page, settings):
+    """The front server finds the file from the URL alone: segments as asked, not canonical."""
+    rest = "pct:0,0,50,50/!200,200/!90/gray.png"
+    response = client.get(url(page, rest, version=V))
+    assert response.status_code == 200
+    assert response["Link"].startswith(
+        f"<http://testserver/iiif/3/image/quad-page~v{V}/0,0,500,750/133,200/!90/gray.png>"
+    )
+    expected = (
+        settings.IIIF_CACHE_DIR
+        / f"quad-page~v{V}"
+        / "pct:0,0,50,50"
+        / "!200,200"
+        / "!90"
+        / "gray.png"
+    )
+    assert all_cached_files(settings) == [expected]
+    assert expected.read_bytes() == response.content
+    # Percent-encoded segments are stored decoded, as nginx's $uri has them.
+    encoded = client.get(
+        f"/iiif/3/image/quad-page~v{V}/pct%3A0%2C0%2C25%2C25/%5E%21100%2C100/0/default.jpg"
+    )
+    assert encoded.status_code == 200
+    stored = (
+        settings.IIIF_CACHE_DIR
+        / f"quad-page~v{V}"
+        / "pct:0,0,25,25"
+        / "^!100,100"
+        / "0"
+        / "default.jpg"
+    )
+    assert stored.read_bytes() == encoded.content
+
+
+def test_a_bare_identifier_writes_nothing_but_reads_the_versioned_file(
+    client, page, settings, monkeypatch
+):
+    rest = "0,0,256,256/256,/0/default.jpg"
+    assert client.get(url(page, rest)).status_code == 200
+    assert all_cached_files(settings) == []
+    versioned = client.get(url(page, rest, version=V))
+    assert len(all_cached_files(settings)) == 1
+
+    def broken(*args, **kwargs):
+        raise BackendError("the backend is not asked for a cached tile")
+
+    monkeypatch.setattr(image_views.backend(), "render", broken)
+    bare = client.get(url(page, rest))
+    assert bare.status_code == 200 and bare.content == versioned.content
+    assert bare["Cache-Control"] == "public, max-age=3600"
+
+
+def test_info_json_is_never_stored(client, page, settings):
+    assert client.get(url(page, "info.json", version=V)).status_code == 200
+    assert client.get(url(page, version=V)).status_code == 303
+    assert all_cached_files(settings) == []
 
 
 def test_public_tiles_are_cached_then_purged_on_withdrawal(
     client, page, settings, monkeypatch
 ):
-    tile = url(page, "0,0,256,256/256,/0/default.jpg")
+    tile = url(page, "0,0,256,256/256,/0/default.jpg", version=V)
     first = client.get(tile)
     assert first.status_code == 200
-    assert len(cached_files(settings, page.public_id)) == 1
+    assert first["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert cached_files(settings, page.public_id) == [
+        settings.IIIF_CACHE_DIR / f"quad-page~v{V}/0,0,256,256/256,/0/default.jpg"
+    ]
 
     def broken(*args, **kwargs):
         raise BackendError("the backend is not asked for a cached tile")
@@ -584,45 +667,135 @@ def test_public_tiles_are_cached_then_purged_on_withdrawal(
     item = page.item
     item.access_level = AccessLevel.WITHDRAWN
     item.save()
-    assert cached_files(settings, page.public_id) == []
+    assert not (settings.IIIF_CACHE_DIR / f"quad-page~v{V}").exists()
+    assert all_cached_files(settings) == []
     gone = client.get(tile)
     assert gone.status_code == 410
     assert gone["Cache-Control"] == "private, no-store"
-    assert cached_files(settings, page.public_id) == []
+    assert all_cached_files(settings) == []
+
+
+def test_a_render_that_raced_a_withdrawal_leaves_nothing(
+    client, page, settings, monkeypatch
+):
+    """Allowed before the change, written after its purge: the write is undone."""
+    render = image_views.backend().render
+
+    def withdraw_while_rendering(path, plan):
+        item = page.item
+        item.access_level = AccessLevel.WITHDRAWN
+        item.save()  # purges (nothing is cached yet) while this request renders
+        return render(path, plan)
+
+    monkeypatch.setattr(image_views.backend(), "render", withdraw_while_rendering)
+    tile = url(page, "full/250,/0/default.jpg", version=V)
+    assert client.get(tile).status_code == 200  # allowed when it was decided
+    assert all_cached_files(settings) == []
+    assert client.get(tile).status_code == 410
 
 
 def test_cache_is_purged_when_the_pyramid_is_made_again(client, page, settings):
-    client.get(url(page, "full/250,/0/default.jpg"))
+    client.get(url(page, "full/250,/0/default.jpg", version=V))
     assert cached_files(settings, page.public_id)
     Derivative.objects.get(asset=page.asset, kind=Derivative.Kind.PYRAMID).save()
     assert cached_files(settings, page.public_id) == []
+    assert not (settings.IIIF_CACHE_DIR / f"quad-page~v{V}").exists()
+
+
+def test_cache_is_purged_when_the_pyramid_is_deleted(client, page, settings):
+    client.get(url(page, "full/250,/0/default.jpg", version=V))
+    assert cached_files(settings, page.public_id)
+    Derivative.objects.get(asset=page.asset, kind=Derivative.Kind.PYRAMID).delete()
+    assert cached_files(settings, page.public_id) == []
+    assert (
+        client.get(url(page, "full/250,/0/default.jpg", version=V)).status_code == 404
+    )
 
 
 def test_cache_is_purged_when_the_page_file_becomes_stricter(client, page, settings):
-    client.get(url(page, "full/250,/0/default.jpg"))
+    client.get(url(page, "full/250,/0/default.jpg", version=V))
+    assert cached_files(settings, page.public_id)
     asset = page.asset
     asset.access_level = AccessLevel.STAFF
     asset.save()
     assert cached_files(settings, page.public_id) == []
-    assert client.get(url(page, "full/250,/0/default.jpg")).status_code == 401
+    assert (
+        client.get(url(page, "full/250,/0/default.jpg", version=V)).status_code == 401
+    )
+
+
+def test_cache_is_purged_when_the_page_is_saved_again(client, page, settings):
+    client.get(url(page, "full/250,/0/default.jpg", version=V))
+    assert cached_files(settings, page.public_id)
+    page.save()  # e.g. pointed at another file
+    assert cached_files(settings, page.public_id) == []
+
+
+def test_a_purge_spares_other_pages(client, page, page_with_pyramid, settings):
+    other = page_with_pyramid(quadrants(200, 300), public_id="quad-page-2")
+    client.get(url(page, "full/100,/0/default.jpg", version=V))
+    client.get(url(other, "full/100,/0/default.jpg", version=V))
+    item = page.item
+    item.access_level = AccessLevel.WITHDRAWN
+    item.save()
+    assert cached_files(settings, page.public_id) == []
+    assert len(cached_files(settings, other.public_id)) == 1
+
+
+HOSTILE_BUT_VALID = [
+    "pct:.5,.5,50,50/^pct:.5/.5/gray.png",
+    "pct:0,0,100,100/^!1,1/!.5/bitonal.webp",
+    "square/^max/!0/color.png",
+    "0,0,1,1/1,1/360/default.jpg",
+]
+HOSTILE_INVALID = [
+    "%2E%2E/max/0/default.jpg",
+    "full/%2E%2E/0/default.jpg",
+    "full/max/%2E/default.jpg",
+    "full/max/0/%2E%2E%2Fdefault.jpg",
+    "full/max/0/..%2F..%2F..%2Fevil.jpg",
+    "..%2F..%2F..%2Fevil/max/0/default.jpg",
+    "full/max/0/default.jpg%00.png",
+]
+
+
+def test_hostile_requests_cannot_write_outside_the_images_folder(
+    client, page, settings
+):
+    folder = (settings.IIIF_CACHE_DIR / f"quad-page~v{V}").resolve()
+    for rest in HOSTILE_BUT_VALID:
+        response = client.get(url(page, rest, version=V))
+        assert response.status_code == 200, (rest, response.content)
+    for rest in HOSTILE_INVALID:
+        response = client.get(url(page, rest, version=V))
+        assert response.status_code in (400, 404), (rest, response.status_code)
+    stored = all_cached_files(settings)
+    assert len(stored) == len(HOSTILE_BUT_VALID)
+    for path in stored:
+        assert path.resolve().is_relative_to(folder), path
+        assert len(path.resolve().relative_to(folder).parts) == 4, path
+    assert (folder / "pct:.5,.5,50,50" / "^pct:.5" / ".5" / "gray.png").is_file()
+    # Nothing at all was written outside the cache folder's own tree.
+    assert not list(settings.IIIF_CACHE_DIR.parent.glob("evil*"))
 
 
 def test_cache_stays_within_its_budget(client, page, settings):
     settings.IIIF_CACHE_MAX_BYTES = 60_000
     for width in range(100, 400, 20):
-        assert client.get(url(page, f"full/{width},/0/default.png")).status_code == 200
-    total = sum(
-        p.stat().st_size
-        for p in settings.IIIF_CACHE_DIR.rglob("*")
-        if p.is_file() and not p.name.startswith(".")
-    )
+        assert (
+            client.get(url(page, f"full/{width},/0/default.png", version=V)).status_code
+            == 200
+        )
+    total = sum(p.stat().st_size for p in all_cached_files(settings))
     assert 0 < total <= 60_000
 
 
 def test_cache_can_be_turned_off(client, page, settings):
     settings.IIIF_CACHE_MAX_BYTES = 0
-    assert client.get(url(page, "full/250,/0/default.jpg")).status_code == 200
-    assert cached_files(settings, page.public_id) == []
+    assert (
+        client.get(url(page, "full/250,/0/default.jpg", version=V)).status_code == 200
+    )
+    assert all_cached_files(settings) == []
 
 
 # Access -------------------------------------------------------------------------------
@@ -635,13 +808,14 @@ def restricted(page_with_pyramid):
     )
 
 
+@pytest.mark.parametrize("version", [None, PYRAMID_RECIPE_VERSION])
 @pytest.mark.parametrize(
     "path", ["", "info.json", "full/max/0/default.jpg", "0,0,10,10/max/0/default.jpg"]
 )
 def test_restricted_page_refuses_without_revealing_anything(
-    client, restricted, settings, path
+    client, restricted, settings, path, version
 ):
-    target = url(restricted, path)
+    target = url(restricted, path, version=version)
     anonymous = client.get(target)
     assert anonymous.status_code == 401
     assert anonymous["Cache-Control"] == "private, no-store"
@@ -655,7 +829,8 @@ def test_restricted_page_refuses_without_revealing_anything(
     allowed = client.get(target)
     assert allowed.status_code == (303 if path == "" else 200)
     assert allowed["Cache-Control"] == "private, no-store"
-    assert cached_files(settings, restricted.public_id) == []
+    # Even the staff's allowed answer is never written (a front server would serve it).
+    assert all_cached_files(settings) == []
 
 
 def test_restricted_page_refuses_even_bad_sizes_before_checking_them(
@@ -668,9 +843,11 @@ def test_restricted_page_refuses_even_bad_sizes_before_checking_them(
 def test_reading_room_sees_reading_room_pages(client, page_with_pyramid, settings):
     settings.ARCHIVE_READING_ROOM_NETWORKS = ["10.20.0.0/16"]
     room = page_with_pyramid(quadrants(200, 300), access_level=AccessLevel.READING_ROOM)
-    target = url(room, "full/max/0/default.jpg")
-    assert client.get(target, REMOTE_ADDR="10.20.1.2").status_code == 200
-    assert client.get(target, REMOTE_ADDR="203.0.113.9").status_code == 401
+    for version in (None, PYRAMID_RECIPE_VERSION):
+        target = url(room, "full/max/0/default.jpg", version=version)
+        assert client.get(target, REMOTE_ADDR="10.20.1.2").status_code == 200
+        assert client.get(target, REMOTE_ADDR="203.0.113.9").status_code == 401
+    assert all_cached_files(settings) == []
 
 
 def test_withdrawn_page_answers_410(client, page_with_pyramid):
