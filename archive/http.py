@@ -7,6 +7,12 @@ import re
 from pathlib import Path
 
 from django.http import FileResponse, HttpResponse
+from django.shortcuts import render
+
+from archive.access import Decision
+
+#: Cache-Control of anything not every visitor may see.
+PRIVATE_CACHE = "private, no-store"
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -73,3 +79,22 @@ def _quote(name: str) -> str:
     from urllib.parse import quote
 
     return quote(name, safe="")
+
+
+def item_refusal_response(request, decision: Decision, item) -> HttpResponse:
+    """The neutral page of a refused item: a tombstone (410) or 'not available' (403).
+
+    HTML doors answer 403 whatever the reason (a 401 would need an HTTP
+    challenge); they never reveal the record.
+    """
+    if decision is Decision.GONE:
+        response = render(request, "archive/tombstone.html", {"item": item}, status=410)
+    else:
+        response = render(
+            request,
+            "archive/restricted.html",
+            {"login_may_help": decision is Decision.LOGIN_REQUIRED},
+            status=403,
+        )
+    response["Cache-Control"] = PRIVATE_CACHE
+    return response

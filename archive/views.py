@@ -14,30 +14,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from archive import selectors
-from archive.access import Decision, decide
+from archive.access import decide
 from archive.health import health_report
-from archive.http import ranged_file_response
+from archive.http import PRIVATE_CACHE, item_refusal_response, ranged_file_response
 from archive.middleware import SCRIPT_COOKIE, SCRIPTS
 from archive.models import Asset, Derivative
 
 PUBLIC_CACHE = "public, max-age=3600"
-PRIVATE_CACHE = "private, no-store"
-
-
-def _refusal(request, decision: Decision, item):
-    """Render the neutral page for a refused item: a tombstone or 'not available'."""
-    if decision is Decision.GONE:
-        response = render(request, "archive/tombstone.html", {"item": item}, status=410)
-    else:
-        # Pages answer 403 whatever the reason; they never reveal the record.
-        response = render(
-            request,
-            "archive/restricted.html",
-            {"login_may_help": decision is Decision.LOGIN_REQUIRED},
-            status=403,
-        )
-    response["Cache-Control"] = PRIVATE_CACHE
-    return response
 
 
 def _item_or_404(public_id: str):
@@ -64,7 +47,7 @@ def item_detail(request, item: str):
     obj = _item_or_404(item)
     decision = decide(request.user, obj, request)
     if not decision.allowed:
-        return _refusal(request, decision, obj)
+        return item_refusal_response(request, decision, obj)
     media = [
         a
         for a in obj.assets.filter(role=Asset.Role.MEDIA)
@@ -92,7 +75,7 @@ def item_detail(request, item: str):
 def _derivative_response(request, obj, asset: Asset, kind: str):
     decision = decide(request.user, asset, request)
     if not decision.allowed:
-        return _refusal(request, decision, obj)
+        return item_refusal_response(request, decision, obj)
     derivative = (
         Derivative.objects.filter(asset=asset, kind=kind)
         .order_by("-recipe_version")
@@ -117,7 +100,7 @@ def item_thumbnail(request, item: str):
     if page is None:
         decision = decide(request.user, obj, request)
         if not decision.allowed:
-            return _refusal(request, decision, obj)
+            return item_refusal_response(request, decision, obj)
         raise Http404("This item has no image")
     return _derivative_response(request, obj, page.asset, Derivative.Kind.THUMBNAIL)
 
@@ -130,7 +113,7 @@ def page_preview(request, item: str, sequence: int):
     if page is None:
         decision = decide(request.user, obj, request)
         if not decision.allowed:
-            return _refusal(request, decision, obj)
+            return item_refusal_response(request, decision, obj)
         raise Http404("No such page")
     return _derivative_response(request, obj, page.asset, Derivative.Kind.PREVIEW)
 
@@ -147,11 +130,11 @@ def asset_file(request, item: str, asset: int):
     if target is None:
         decision = decide(request.user, obj, request)
         if not decision.allowed:
-            return _refusal(request, decision, obj)
+            return item_refusal_response(request, decision, obj)
         raise Http404("No such file")
     decision = decide(request.user, target, request)
     if not decision.allowed:
-        return _refusal(request, decision, obj)
+        return item_refusal_response(request, decision, obj)
     if not target.path.exists():
         raise Http404(
             "The stored file is missing; staff have been told by the fixity check."

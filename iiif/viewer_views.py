@@ -15,7 +15,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from archive import selectors
-from archive.access import Decision, decide
+from archive.access import decide
+from archive.http import PRIVATE_CACHE, item_refusal_response
 from archive.models import AccessLevel, Item
 from iiif.identifiers import manifest_id
 
@@ -25,23 +26,6 @@ MAX_ITEMS = 2
 IMAGE_KINDS = (Item.Kind.BOOK_VOLUME, Item.Kind.IMAGE_SET)
 #: How many items the chooser offers; past this, people reach items through search.
 CHOOSER_LIMIT = 500
-
-PRIVATE_CACHE = "private, no-store"
-
-
-def _refusal(request, decision: Decision, item):
-    """The item page's own refusal: a tombstone (410) or the neutral 403 page."""
-    if decision is Decision.GONE:
-        response = render(request, "archive/tombstone.html", {"item": item}, status=410)
-    else:
-        response = render(
-            request,
-            "archive/restricted.html",
-            {"login_may_help": decision is Decision.LOGIN_REQUIRED},
-            status=403,
-        )
-    response["Cache-Control"] = PRIVATE_CACHE
-    return response
 
 
 @require_GET
@@ -67,7 +51,7 @@ def viewer(request):
             raise Http404("No such image item")
         decision = decide(request.user, item, request)
         if not decision.allowed:
-            return _refusal(request, decision, item)
+            return item_refusal_response(request, decision, item)
         items.append(item)
     choices = (
         selectors.item_list(user=request.user, request=request)
