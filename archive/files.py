@@ -9,6 +9,8 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import filetype
@@ -30,31 +32,44 @@ def original_relpath(sha256: str) -> str:
     return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
-def atomic_copy(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target`` so a crash never leaves a half file at ``target``.
+@contextmanager
+def atomic_write(target: Path, *, mode: int = 0o644) -> Iterator[Path]:
+    """Write ``target`` so a crash never leaves a half file under its name.
 
-    The bytes go to a temporary name in the target's folder, are flushed and
-    fsynced, then renamed into place (rename is atomic on one filesystem); the
-    folder is fsynced so the rename itself survives a power cut.
+    Yields a temporary path in the target's folder for the caller to fill; on
+    success it is fsynced, given ``mode``, renamed into place (atomic on one
+    filesystem) and the folder fsynced so the rename survives a power cut. On
+    any error the temporary file is removed and ``target`` is untouched.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=".incoming-", suffix=target.suffix, dir=target.parent
+    )
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, CHUNK)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o444)
+        yield Path(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+
+
+def atomic_copy(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` atomically, read-only (stored originals never change)."""
+    with (
+        atomic_write(target, mode=0o444) as tmp,
+        open(source, "rb") as src,
+        open(tmp, "wb") as out,
+    ):
+        shutil.copyfileobj(src, out, CHUNK)
 
 
 _TEXT_TYPES = {

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from archive.dates import parse_date_or_none
 from archive.files import atomic_copy, detect_media_type, original_relpath, sha256_of
-from archive.models import Asset, FixityCheck, WorkerHeartbeat
+from archive.models import Asset, Derivative, FixityCheck, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,32 @@ def asset_create(
     asset.full_clean()
     asset.save()
     return asset, True
+
+
+def derivative_record(
+    *,
+    asset: Asset,
+    kind: str,
+    recipe_version: int,
+    path: str,
+    media_type: str,
+    width: int | None = None,
+    height: int | None = None,
+) -> Derivative:
+    """Record (or update) the derivative a recipe wrote at ``path`` under the storage root."""
+    derivative, _ = Derivative.objects.update_or_create(
+        asset=asset,
+        kind=kind,
+        recipe_version=recipe_version,
+        defaults={
+            "path": path,
+            "media_type": media_type,
+            "size": (Path(settings.ARCHIVE_STORAGE_ROOT) / path).stat().st_size,
+            "width": width,
+            "height": height,
+        },
+    )
+    return derivative
 
 
 def asset_verify_fixity(*, asset: Asset) -> FixityCheck:

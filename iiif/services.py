@@ -7,14 +7,14 @@ a re-derived pyramid never hides behind a cached tile.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pyvips
 from django.conf import settings
 
+from archive.files import atomic_write
 from archive.models import Asset, Derivative
+from archive.services import derivative_record
 
 #: Bump when the pyramid recipe changes: new pyramids are made beside the old.
 PYRAMID_RECIPE_VERSION = 1
@@ -56,28 +56,15 @@ def page_pyramid_make(*, asset: Asset, image: pyvips.Image | None = None) -> Der
     if image.hasalpha():
         image = image.flatten(background=255)
     rel = pyramid_relpath(asset.sha256)
-    target = Path(settings.ARCHIVE_STORAGE_ROOT) / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".incoming-", suffix=".tif", dir=target.parent)
-    os.close(fd)
-    try:
-        image.tiffsave(tmp, **PYRAMID_OPTIONS)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    derivative, _ = Derivative.objects.update_or_create(
+    with atomic_write(Path(settings.ARCHIVE_STORAGE_ROOT) / rel) as tmp:
+        image.tiffsave(str(tmp), **PYRAMID_OPTIONS)
+    derivative = derivative_record(
         asset=asset,
         kind=Derivative.Kind.PYRAMID,
         recipe_version=PYRAMID_RECIPE_VERSION,
-        defaults={
-            "path": rel,
-            "media_type": "image/tiff",
-            "size": target.stat().st_size,
-            "width": image.width,
-            "height": image.height,
-        },
+        path=rel,
+        media_type="image/tiff",
+        width=image.width,
+        height=image.height,
     )
     return derivative

@@ -6,14 +6,14 @@ previews. A new recipe version writes new files beside the old ones.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from PIL import Image, ImageOps
 
+from archive.files import atomic_write
 from archive.models import Asset, Derivative
+from archive.services import derivative_record
 
 #: kind -> (recipe version, longest side in pixels, JPEG quality)
 RECIPES = {
@@ -50,25 +50,16 @@ def image_derivatives_make(
         copy = image.copy()
         copy.thumbnail((side, side))
         rel = derivative_relpath(kind, version, asset.sha256, "jpg")
-        target = Path(settings.ARCHIVE_STORAGE_ROOT) / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=target.parent)
-        with os.fdopen(fd, "wb") as out:
-            copy.save(out, "JPEG", quality=quality, optimize=True)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-        derivative, _ = Derivative.objects.update_or_create(
+        with atomic_write(Path(settings.ARCHIVE_STORAGE_ROOT) / rel) as tmp:
+            copy.save(tmp, "JPEG", quality=quality, optimize=True)
+        derivative = derivative_record(
             asset=asset,
             kind=kind,
             recipe_version=version,
-            defaults={
-                "path": rel,
-                "media_type": "image/jpeg",
-                "size": target.stat().st_size,
-                "width": copy.width,
-                "height": copy.height,
-            },
+            path=rel,
+            media_type="image/jpeg",
+            width=copy.width,
+            height=copy.height,
         )
         made.append(derivative)
     return made
