@@ -1007,8 +1007,29 @@ class PageImage(ImmutablePublicIdMixin, TimeStampedModel):
     )
     width = models.PositiveIntegerField(_("width"))
     height = models.PositiveIntegerField(_("height"))
+    #: The folio number printed in the 版心 (block centre), as printed: 三, 十二, 12.
+    folio = models.CharField(
+        # Translators: the leaf number printed in the centre fold (版心) of a Chinese book page.
+        _("folio (版心)"),
+        max_length=32,
+        blank=True,
+    )
+    #: A blank leaf: still a canvas, so the book's physical order is kept.
+    blank = models.BooleanField(
+        # Translators: a page with nothing printed or written on it.
+        _("blank page"),
+        default=False,
+    )
     #: Plain-text transcription of the page, as the source has it.
     text = models.TextField(_("transcription"), blank=True)
+    #: Lines and words with pixel boxes read from ALTO or hOCR
+    #: (``ingest.ocr.PageText.to_json``), for drawing search hits on the page.
+    text_layout = models.JSONField(
+        # Translators: the positions of the words of a page's transcription on the image.
+        _("text layout"),
+        null=True,
+        blank=True,
+    )
     #: ALTO or hOCR with coordinates, where delivered.
     text_asset = models.ForeignKey(
         "archive.Asset",
@@ -1027,6 +1048,10 @@ class PageImage(ImmutablePublicIdMixin, TimeStampedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["item", "sequence"], name="pageimage_unique_sequence"
+            ),
+            # The same image is never a page of one item twice.
+            models.UniqueConstraint(
+                fields=["item", "asset"], name="pageimage_unique_asset"
             ),
             models.CheckConstraint(
                 condition=Q(sequence__gte=1), name="pageimage_sequence_positive"

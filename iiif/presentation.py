@@ -606,13 +606,28 @@ def _page_canvas(urls: Urls, mid: str, page: PageImage) -> Canvas:
         body=body,
         target=canvas_id,
     )
-    return Canvas(
+    canvas = Canvas(
         id=canvas_id,
         label=text_map(page.label) or {NONE: [str(page.sequence)]},
         width=page.width,
         height=page.height,
         items=[AnnotationPage(id=f"{mid}/page/{page.public_id}", items=[painting])],
     )
+    pairs = []
+    if page.folio:
+        pairs.append(
+            _pair(
+                _tri("版心葉次", "版心叶次", "Folio (block centre)"),
+                text_map(page.folio),
+            )
+        )
+    if page.blank:
+        pairs.append(
+            _pair(_tri("頁面", "页面", "Page"), _tri("空白葉", "空白叶", "blank leaf"))
+        )
+    if pairs:
+        canvas.metadata = pairs
+    return canvas
 
 
 @dataclass(frozen=True)

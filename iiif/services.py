@@ -28,9 +28,50 @@ PYRAMID_OPTIONS = {
 }
 
 
-def pyramid_relpath(sha256: str, version: int = PYRAMID_RECIPE_VERSION) -> str:
-    """Where a page's pyramid lives, relative to the storage root."""
+def pyramid_relpath(sha256: str, version: int | None = None) -> str:
+    """Where a page's pyramid lives, relative to the storage root (current recipe by default)."""
+    version = version or PYRAMID_RECIPE_VERSION
     return f"derivatives/pyramid/v{version}/{sha256[:2]}/{sha256}.tif"
+
+
+def pyramid_normalise(image: pyvips.Image) -> pyvips.Image:
+    """The recipe's pixel rules: EXIF orientation applied, 8-bit sRGB or grey, no alpha.
+
+    CMYK and images with an embedded ICC profile (Adobe RGB scans) are converted
+    through the profile; 16-bit images are scaled to 8 bits; palette images are
+    expanded (libvips loads them as RGB); alpha is flattened onto white.
+    """
+    image = image.autorot()
+    if "icc-profile-data" in image.get_fields() and image.interpretation != "b-w":
+        try:
+            image = image.icc_transform("srgb", embedded=True, intent="relative")
+        except pyvips.Error:
+            pass  # a broken profile: fall back to the plain colourspace conversion
+    if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+        target = "b-w" if image.interpretation in ("b-w", "grey16") else "srgb"
+        image = image.colourspace(target)
+        if image.format != "uchar":
+            image = image.cast("uchar")
+    if image.hasalpha():
+        image = image.flatten(background=255)
+    return image
+
+
+def page_pyramid_write(*, image: pyvips.Image, sha256: str) -> tuple[str, int, int]:
+    """Write the pyramid of an opened page image (the decode happens here, once).
+
+    Returns:
+        (path relative to the storage root, width, height) of the written pyramid.
+
+    Raises:
+        pyvips.Error: the image data cannot be decoded (e.g. a truncated file
+            opened with ``fail_on="error"``); nothing is left behind.
+    """
+    image = pyramid_normalise(image)
+    rel = pyramid_relpath(sha256)
+    with atomic_write(Path(settings.ARCHIVE_STORAGE_ROOT) / rel) as tmp:
+        image.tiffsave(str(tmp), **PYRAMID_OPTIONS)
+    return rel, image.width, image.height
 
 
 def page_pyramid_make(*, asset: Asset, image: pyvips.Image | None = None) -> Derivative:
@@ -50,21 +91,13 @@ def page_pyramid_make(*, asset: Asset, image: pyvips.Image | None = None) -> Der
         return existing
     if image is None:
         image = pyvips.Image.new_from_file(str(asset.path), access="sequential")
-    image = image.autorot()
-    if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
-        image = image.colourspace("srgb").cast("uchar")
-    if image.hasalpha():
-        image = image.flatten(background=255)
-    rel = pyramid_relpath(asset.sha256)
-    with atomic_write(Path(settings.ARCHIVE_STORAGE_ROOT) / rel) as tmp:
-        image.tiffsave(str(tmp), **PYRAMID_OPTIONS)
-    derivative = derivative_record(
+    rel, width, height = page_pyramid_write(image=image, sha256=asset.sha256)
+    return derivative_record(
         asset=asset,
         kind=Derivative.Kind.PYRAMID,
         recipe_version=PYRAMID_RECIPE_VERSION,
         path=rel,
         media_type="image/tiff",
-        width=image.width,
-        height=image.height,
+        width=width,
+        height=height,
     )
-    return derivative

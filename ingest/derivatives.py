@@ -1,24 +1,26 @@
-"""Simple image derivatives (thumbnail, preview) made with Pillow, versioned by recipe.
+"""Image derivatives for lists and sharing previews (thumbnail, preview), versioned by recipe.
 
-The IIIF issue adds the tiled pyramid; these two stay for lists and sharing
-previews. A new recipe version writes new files beside the old ones.
+Made with pyvips from the page's pyramid, whose small levels make them almost
+free: the original is decoded once, for the pyramid. A new recipe version
+writes new files beside the old ones.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pyvips
 from django.conf import settings
-from PIL import Image, ImageOps
 
 from archive.files import atomic_write
 from archive.models import Asset, Derivative
 from archive.services import derivative_record
 
-#: kind -> (recipe version, longest side in pixels, JPEG quality)
+#: kind -> (recipe version, longest side in pixels, JPEG quality).
+#: Version 2: made by libvips from the pyramid (version 1 was Pillow from the original).
 RECIPES = {
-    Derivative.Kind.THUMBNAIL: (1, 400, 80),
-    Derivative.Kind.PREVIEW: (1, 1600, 85),
+    Derivative.Kind.THUMBNAIL: (2, 400, 80),
+    Derivative.Kind.PREVIEW: (2, 1600, 85),
 }
 
 
@@ -28,13 +30,14 @@ def derivative_relpath(kind: str, version: int, sha256: str, ext: str) -> str:
 
 
 def image_derivatives_make(
-    *, asset: Asset, image: Image.Image | None = None
+    *, asset: Asset, source: Path | None = None
 ) -> list[Derivative]:
     """Make (or find) the thumbnail and preview of an image asset; idempotent.
 
     Args:
         asset: a stored image original.
-        image: the already-decoded image, so a page is decoded once.
+        source: the page's pyramid (or any already-normalised image file) to
+            shrink; the stored original when not given.
     """
     made = []
     for kind, (version, side, quality) in RECIPES.items():
@@ -44,22 +47,23 @@ def image_derivatives_make(
         if existing is not None and existing.abspath.exists():
             made.append(existing)
             continue
-        if image is None:
-            with Image.open(asset.path) as source:
-                image = ImageOps.exif_transpose(source).convert("RGB")
-        copy = image.copy()
-        copy.thumbnail((side, side))
+        image = pyvips.Image.thumbnail(str(source or asset.path), side, height=side)
+        if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+            image = image.colourspace("srgb").cast("uchar")
+        if image.hasalpha():
+            image = image.flatten(background=255)
         rel = derivative_relpath(kind, version, asset.sha256, "jpg")
         with atomic_write(Path(settings.ARCHIVE_STORAGE_ROOT) / rel) as tmp:
-            copy.save(tmp, "JPEG", quality=quality, optimize=True)
-        derivative = derivative_record(
-            asset=asset,
-            kind=kind,
-            recipe_version=version,
-            path=rel,
-            media_type="image/jpeg",
-            width=copy.width,
-            height=copy.height,
+            image.jpegsave(str(tmp), Q=quality, optimize_coding=True, strip=True)
+        made.append(
+            derivative_record(
+                asset=asset,
+                kind=kind,
+                recipe_version=version,
+                path=rel,
+                media_type="image/jpeg",
+                width=image.width,
+                height=image.height,
+            )
         )
-        made.append(derivative)
     return made

@@ -176,6 +176,26 @@ ARCHIVE_HEARTBEAT_INTERVAL = env.float("ARCHIVE_HEARTBEAT_INTERVAL", default=30.
 ARCHIVE_FIXITY_INTERVAL_DAYS = env.int("ARCHIVE_FIXITY_INTERVAL_DAYS", default=30)
 
 # ---------------------------------------------------------------------------
+# Ingest: deliveries of page scans (docs/ingest-format.md, docs/ingest.md)
+# ---------------------------------------------------------------------------
+#: Largest page image accepted, in pixels (width x height), checked from the
+#: header before anything is decoded: a decompression bomb is refused there.
+INGEST_MAX_PIXELS = env.int("INGEST_MAX_PIXELS", default=400_000_000)
+#: Largest zip an archivist may upload in the admin; larger deliveries go
+#: through a server folder and ``manage.py ingest_dadian``.
+INGEST_UPLOAD_MAX_BYTES = env.int("INGEST_UPLOAD_MAX_BYTES", default=2 * 1024**3)
+#: Most bytes an uploaded zip may unpack to (scans compress little; bombs do).
+INGEST_UNPACKED_MAX_BYTES = env.int("INGEST_UNPACKED_MAX_BYTES", default=8 * 1024**3)
+#: Where uploaded zips are unpacked, one folder per job.
+INGEST_UPLOAD_ROOT = Path(
+    env.str("INGEST_UPLOAD_ROOT", default=str(VAR_DIR / "uploads"))
+)
+#: Parallel page processes of ``ingest_dadian`` when --workers is not given.
+INGEST_WORKERS = env.int("INGEST_WORKERS", default=2)
+#: A file claimed by a worker for longer than this is given to another on resume.
+INGEST_STALL_SECONDS = env.int("INGEST_STALL_SECONDS", default=1800)
+
+# ---------------------------------------------------------------------------
 # Celery: the embedded broker needs no server; Redis or RabbitMQ at scale
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # ---------------------------------------------------------------------------
@@ -267,6 +287,9 @@ WAGTAILADMIN_BASE_URL = env.str(
     "WAGTAILADMIN_BASE_URL", default="http://127.0.0.1:8000"
 )
 WAGTAILIMAGES_IMAGE_MODEL = "archive.ArchiveImage"
+#: No Gravatar: staff e-mail hashes are not sent to a third party (and the admin
+#: works on networks without internet access).
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "zip"]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000

@@ -7,14 +7,9 @@ and storage folder, so these tests commit their data (transaction=True).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from archive.celery import app
@@ -22,111 +17,8 @@ from archive.models import Asset, FixityCheck, WorkerHeartbeat
 from archive.services import asset_create
 from archive.tasks import asset_verify_fixity_task, fixity_sweep_task
 from tests.archive.factories import ItemFactory
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    user, host, port = s["USER"] or "", s["HOST"] or "127.0.0.1", s["PORT"] or 5432
-    return f"postgres://{user}@{host}:{port}/{s['NAME']}"
-
-
-def _transport_options(broker_url: str, folder: Path) -> dict:
-    if not broker_url.startswith("filesystem://"):
-        return {}
-    return {
-        "data_folder_in": str(folder / "queue"),
-        "data_folder_out": str(folder / "queue"),
-        "control_folder": str(folder / "control"),
-        "store_processed": False,
-    }
-
-
-class LiveWorker:
-    """A real ``celery worker -B`` process on a broker, sharing the test's database."""
-
-    def __init__(self, broker_url: str, tmp_path: Path, storage_root: Path):
-        self.broker_url = broker_url
-        self.folder = tmp_path / "broker"
-        for sub in ("queue", "control"):
-            (self.folder / sub).mkdir(parents=True, exist_ok=True)
-        self.log = tmp_path / "worker.log"
-        self.queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
-        env = dict(os.environ)
-        env.update(
-            {
-                "DJANGO_ENV": "test",
-                "DJANGO_SETTINGS_MODULE": "archive.settings.test",
-                "DATABASE_URL": _database_url(),
-                "CELERY_BROKER_URL": broker_url,
-                "CELERY_BROKER_FOLDER": str(self.folder),
-                "ARCHIVE_STORAGE_ROOT": str(storage_root),
-                "ARCHIVE_HEARTBEAT_INTERVAL": "1",
-                "YUECANG_VAR_DIR": str(tmp_path / "var"),
-            }
-        )
-        env.pop("DJANGO_SECRET_KEY", None)
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "archive",
-                "worker",
-                "-B",
-                "--pool",
-                "solo",
-                "-Q",
-                self.queue,
-                "-l",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "-s",
-                str(tmp_path / "beat-schedule"),
-                "--logfile",
-                str(self.log),
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-
-    def send(self, task, *args):
-        """Send a task to this worker's queue on its broker (not eagerly)."""
-        from kombu import Connection
-
-        with Connection(
-            self.broker_url,
-            transport_options=_transport_options(self.broker_url, self.folder),
-        ) as conn:
-            task.apply_async(args, connection=conn, queue=self.queue)
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-    def log_text(self) -> str:
-        return self.log.read_text() if self.log.exists() else "(no log)"
-
-
-def _wait_for(predicate, worker: LiveWorker, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if worker.process.poll() is not None:
-            pytest.fail(
-                f"worker exited ({worker.process.returncode}):\n{worker.log_text()}"
-            )
-        if predicate():
-            return
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}; worker log:\n{worker.log_text()}")
+from tests.live import LiveWorker
+from tests.live import wait_for as _wait_for
 
 
 @pytest.fixture

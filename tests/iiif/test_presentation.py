@@ -768,11 +768,23 @@ def test_thousand_canvas_manifest_builds_fast(tmp_path, record_property):
         ),
     )
     first = _page(item, tmp_path, 1, "封面")
+    # One asset per page (an image is a page of one item once), sharing a file.
+    assets = Asset.objects.bulk_create(
+        Asset(
+            item=item,
+            role=Asset.Role.PAGE,
+            sha256=f"{n:064x}",
+            storage_path=first.asset.storage_path,
+            size=first.asset.size,
+            media_type=first.asset.media_type,
+        )
+        for n in range(2, 1001)
+    )
     PageImage.objects.bulk_create(
         PageImage(
             item=item,
             sequence=n,
-            asset=first.asset,
+            asset=assets[n - 2],
             width=2000,
             height=3000,
             label=f"第{n}葉",

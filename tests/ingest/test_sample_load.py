@@ -84,7 +84,10 @@ def test_a_bad_item_is_reported_and_the_rest_load(tmp_path):
     messages = [str(p) for p in report.problems]
     assert any("item.json: title: is required" in m for m in messages), messages
     assert any("access: must be one of" in m for m in messages), messages
-    assert all(str(meta) in m for m in messages)
+    # Every problem names the file, relative to the delivery.
+    assert all(
+        m.startswith("documentary/pearl-river-1950s/item.json") for m in messages
+    ), messages
     assert sorted(report.created) == [
         "gzdd-sanzijing-v1",
         "iiif-validator-test-image",

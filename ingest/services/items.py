@@ -1,20 +1,18 @@
-"""Turning delivered files and metadata into records.
+"""Turning a delivery's metadata into records: institutions, collections, works, items.
 
-For now this holds the simple loader of the sample archive (version 1 of the
-batch format); the Dadian and recording ingest issues replace it with the real
-pipelines (jobs, events, Celery tasks, progress).
+Pages are not made here: ``ingest.services.jobs`` plans them and
+``ingest.services.pages`` turns each file into a page. Recordings are still
+stored by the simple route below until the recording ingest replaces it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from django.db import transaction
-from PIL import Image, ImageOps
 
 from archive.models import (
     Agent,
@@ -23,29 +21,22 @@ from archive.models import (
     Institution,
     Item,
     ItemAgent,
-    PageImage,
     Place,
     ThemeLibrary,
     Work,
     WorkAgent,
 )
 from archive.services import asset_create, dated_apply
-from iiif.services import page_pyramid_make
-from ingest.batch import BatchProblem, find_item_folders, read_item
-from ingest.derivatives import image_derivatives_make
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_ROOT = Path(__file__).resolve().parent / "sample"
 
+class ItemRefused(Exception):
+    """Metadata that validated but cannot become a record (an unknown code, say)."""
 
-@dataclass
-class LoadReport:
-    """What a load did: items created or already there, and the problems found."""
-
-    created: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    problems: list[BatchProblem] = field(default_factory=list)
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 def _forms(value: dict | None) -> dict:
@@ -107,8 +98,16 @@ def _agent(name_value: dict, dynasty: str = "") -> Agent:
 
 
 @transaction.atomic
-def item_load(*, folder: Path, data: dict) -> tuple[Item, bool]:
-    """Create one item and its files from validated metadata; a second run changes nothing."""
+def item_upsert(*, folder: Path, data: dict) -> tuple[Item, bool]:
+    """Create an item from validated metadata, or find it by its ``id``.
+
+    An item that exists is not changed: its record belongs to the archivists
+    now (a re-delivery only appends pages). Recordings' media files are stored
+    here, by the simple route, until the recording ingest takes them over.
+
+    Returns:
+        (the item, whether it was created now).
+    """
     public_id = data.get("id") or None
     item = Item.objects.filter(public_id=public_id).first() if public_id else None
     if item is not None:
@@ -143,12 +142,34 @@ def item_load(*, folder: Path, data: dict) -> tuple[Item, bool]:
                     role=a.get("role", "author"),
                     defaults={"sort_order": order},
                 )
+    institution = Institution.objects.filter(code=data["institution"]).first()
+    if institution is None:
+        raise ItemRefused(
+            "institution",
+            f"no institution with code {data['institution']!r}: add it to "
+            "institutions.json or in the admin",
+        )
+    collection = None
+    if data.get("collection"):
+        collection = Collection.objects.filter(code=data["collection"]).first()
+        if collection is None:
+            raise ItemRefused(
+                "collection",
+                f"no collection with code {data['collection']!r}: add it to "
+                "institutions.json or in the admin",
+            )
     rights = data["rights"]
     statement = rights.get("statement") or {}
+    if not statement:
+        # The attribution IIIF shows with the item; a plain one when none is given.
+        statement = {
+            "zh-Hant": f"{institution.name_hant or institution.name}藏",
+            "en": f"Held by {institution.name_en or institution.name}",
+        }
     item = Item(
         kind=data["kind"],
-        institution=Institution.objects.get(code=data["institution"]),
-        collection=Collection.objects.filter(code=data.get("collection") or "").first(),
+        institution=institution,
+        collection=collection,
         work=work,
         volume_number=data.get("volume"),
         dadian_ref=data.get("dadian_ref", ""),
@@ -199,8 +220,6 @@ def item_load(*, folder: Path, data: dict) -> tuple[Item, bool]:
             },
         )
         item.places.add(place)
-    for seq, page in enumerate(data.get("pages") or [], start=1):
-        _page_load(item=item, folder=folder, page=page, sequence=seq)
     for media in data.get("media") or []:
         asset_create(item=item, source=folder / media["file"], role=Asset.Role.MEDIA)
         if media.get("reference_text"):
@@ -208,60 +227,3 @@ def item_load(*, folder: Path, data: dict) -> tuple[Item, bool]:
                 item=item, source=folder / media["reference_text"], role=Asset.Role.TEXT
             )
     return item, True
-
-
-def _page_load(*, item: Item, folder: Path, page: dict, sequence: int) -> PageImage:
-    source = folder / page["file"]
-    asset, _ = asset_create(item=item, source=source, role=Asset.Role.PAGE)
-    with Image.open(source) as raw:
-        image = ImageOps.exif_transpose(raw).convert("RGB")
-    image_derivatives_make(asset=asset, image=image)
-    page_pyramid_make(asset=asset)
-    text = (
-        (folder / page["text"]).read_text(encoding="utf-8") if page.get("text") else ""
-    )
-    text_asset = None
-    if page.get("alto"):
-        text_asset, _ = asset_create(
-            item=item, source=folder / page["alto"], role=Asset.Role.TEXT
-        )
-    page_image = PageImage(
-        item=item,
-        sequence=sequence,
-        label=page.get("label", ""),
-        asset=asset,
-        width=image.width,
-        height=image.height,
-        text=text,
-        text_asset=text_asset,
-    )
-    if page.get("image_id"):
-        page_image.public_id = page["image_id"]
-    page_image.full_clean()
-    page_image.save()
-    return page_image
-
-
-def sample_load(*, root: Path = SAMPLE_ROOT) -> LoadReport:
-    """Load a delivery in batch format 1 (the sample archive by default).
-
-    Every item folder is validated first; an item with problems is reported
-    and skipped while the rest go in. Running it again changes nothing.
-    """
-    report = LoadReport()
-    institutions = root / "institutions.json"
-    if institutions.exists():
-        institutions_load(path=institutions)
-    for folder in find_item_folders(root):
-        record = read_item(folder)
-        if not record.ok:
-            report.problems.extend(record.problems)
-            continue
-        try:
-            item, created = item_load(folder=folder, data=record.data)
-        except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch
-            logger.exception("Could not load %s", folder)
-            report.problems.append(BatchProblem(record.metadata_path, "", str(exc)))
-            continue
-        (report.created if created else report.unchanged).append(item.public_id)
-    return report

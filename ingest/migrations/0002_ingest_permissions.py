@@ -1,0 +1,45 @@
+"""Give the staff groups their ingest permissions: archivists and central staff run ingests."""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+RUN = ["run_ingest", "view_ingestjob", "add_ingestjob", "change_ingestjob"]
+GROUPS = {
+    "Archivists": RUN,
+    "Central library staff": RUN,
+    "Curators": ["view_ingestjob"],
+}
+
+
+def grant(apps, schema_editor):
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codenames in GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        perms = Permission.objects.filter(
+            content_type__app_label="ingest", codename__in=codenames
+        )
+        missing = set(codenames) - set(perms.values_list("codename", flat=True))
+        if missing:
+            raise RuntimeError(f"Missing permissions for {name}: {sorted(missing)}")
+        group.permissions.add(*perms)
+
+
+def revoke(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    perms = Permission.objects.filter(content_type__app_label="ingest")
+    for group in Group.objects.filter(name__in=GROUPS):
+        group.permissions.remove(*perms)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("ingest", "0001_initial"),
+        ("archive", "0003_staff_groups"),
+    ]
+    operations = [migrations.RunPython(grant, revoke)]
