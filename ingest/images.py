@@ -83,6 +83,8 @@ def page_image_open(path: Path, *, max_pixels: int) -> OpenedPage:
         allowed = ", ".join(PAGE_MEDIA_TYPES.values())
         raise PageImageError(f"{_describe(media_type)}; pages must be {allowed}")
     if not pyvips.type_find("VipsForeign", _LOADERS[media_type]):
+        if media_type == "image/jp2":
+            return _jp2_open_with_pillow(path, max_pixels=max_pixels)
         raise PageImageError(
             f"{PAGE_MEDIA_TYPES[media_type]} pages cannot be read here: the image "
             f"library (libvips) was built without it ({_LOADERS[media_type]}); "
@@ -96,13 +98,7 @@ def page_image_open(path: Path, *, max_pixels: int) -> OpenedPage:
             f"({_vips_reason(exc)})"
         ) from exc
     width, height = header.width, header.height
-    if width * height > max_pixels:
-        raise PageImageError(
-            f"the image declares {width:,} x {height:,} pixels "
-            f"({width * height / 1e6:,.0f} megapixels), more than the limit of "
-            f"{max_pixels / 1e6:,.0f} megapixels (INGEST_MAX_PIXELS); refused "
-            "before decoding"
-        )
+    _pixel_limit_check(width, height, max_pixels)
     pages = header.get("n-pages") if "n-pages" in header.get_fields() else 1
     if pages > 1:
         raise PageImageError(
@@ -118,6 +114,50 @@ def page_image_open(path: Path, *, max_pixels: int) -> OpenedPage:
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return OpenedPage(image=image, media_type=media_type, width=width, height=height)
+
+
+def _pixel_limit_check(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise PageImageError(
+            f"the image declares {width:,} x {height:,} pixels "
+            f"({width * height / 1e6:,.0f} megapixels), more than the limit of "
+            f"{max_pixels / 1e6:,.0f} megapixels (INGEST_MAX_PIXELS); refused "
+            "before decoding"
+        )
+
+
+def _jp2_open_with_pillow(path: Path, *, max_pixels: int) -> OpenedPage:
+    """JPEG 2000 through Pillow's OpenJPEG when libvips was built without it.
+
+    The header is read first (size, limit); the one decode happens here, into
+    memory, and libvips takes the pixels from there for the pyramid.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = None  # our own limit, checked below, applies
+    try:
+        with Image.open(path) as header:
+            width, height = header.size
+            _pixel_limit_check(width, height, max_pixels)
+            header.load()
+            mode = header.mode
+            if mode not in ("L", "RGB", "RGBA", "LA"):
+                decoded = header.convert("RGBA" if "A" in mode else "RGB")
+            else:
+                decoded = header.copy()
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        raise PageImageError(
+            f"the image data is damaged or truncated (JPEG 2000: {exc})"
+        ) from exc
+    bands = len(decoded.getbands())
+    image = pyvips.Image.new_from_memory(
+        decoded.tobytes(), decoded.width, decoded.height, bands, "uchar"
+    )
+    interpretation = "b-w" if bands <= 2 else "srgb"
+    image = image.copy(interpretation=interpretation)
+    return OpenedPage(
+        image=image, media_type="image/jp2", width=decoded.width, height=decoded.height
+    )
 
 
 def _vips_reason(exc: pyvips.Error) -> str:

@@ -26,7 +26,6 @@ PATCH_CENTRE = (PATCH[0] + PATCH[2] // 2, PATCH[1] + PATCH[3] // 2)
 MARK = 60
 
 #: Whether this libvips can write JPEG 2000 (it needs OpenJPEG).
-JP2K_SAVE = bool(pyvips.type_find("VipsOperation", "jp2ksave"))
 
 
 def _gradient_rgb(width: int = WIDTH, height: int = HEIGHT) -> pyvips.Image:
@@ -342,15 +341,6 @@ def multipage_tiff(folder: Path, pages: int = 3) -> Path:
     image.set_type(pyvips.GValue.gint_type, "page-height", HEIGHT)
     path = folder / "multipage.tif"
     image.tiffsave(str(path))
-    return path
-
-
-def jpeg2000(folder: Path) -> Path:
-    """A JPEG 2000 (JP2) page written by libvips; only when it has ``jp2ksave``."""
-    if not JP2K_SAVE:
-        raise RuntimeError("this libvips has no jp2ksave (built without OpenJPEG)")
-    path = folder / "page.jp2"
-    _gradient_rgb().jp2ksave(str(path))
     return path
 
 
