@@ -1016,8 +1016,8 @@ class PageImage(ImmutablePublicIdMixin, TimeStampedModel):
     )
     #: A blank leaf: still a canvas, so the book's physical order is kept.
     blank = models.BooleanField(
-        # Translators: a page with nothing printed or written on it.
-        _("blank page"),
+        # Translators: a leaf (page) of a book with nothing printed or written on it.
+        _("blank leaf"),
         default=False,
     )
     #: Plain-text transcription of the page, as the source has it.

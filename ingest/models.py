@@ -174,7 +174,12 @@ class IngestEvent(models.Model):
         _("level"), max_length=8, choices=Level.choices, default=Level.INFO
     )
     #: The file the event is about (a page, a metadata file, a CSV), as people name it.
-    where = models.CharField(_("file"), max_length=1000, blank=True)
+    where = models.CharField(
+        # Translators: the file an ingest event is about, as the delivery names it.
+        _("in file"),
+        max_length=1000,
+        blank=True,
+    )
     #: The field, column or line within that file.
     field = models.CharField(_("field"), max_length=200, blank=True)
     message = models.TextField(_("message"))

@@ -36,8 +36,8 @@ def _require(request: HttpRequest, perm: str) -> None:
 
 def _too_big_message() -> str:
     return _(
-        "The zip is larger than %(limit)s, the most the admin accepts. Put larger "
-        "deliveries in a folder on the server and run "
+        "The zip is larger than %(limit)s, the largest upload the admin site "
+        "accepts. Put larger deliveries in a folder on the server and run "
         "“python manage.py ingest_dadian FOLDER” (see docs/ingest.md)."
     ) % {"limit": filesizeformat(settings.INGEST_UPLOAD_MAX_BYTES)}
 
