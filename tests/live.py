@@ -7,6 +7,7 @@ other process reads the test database through its own connection.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -95,6 +96,9 @@ class LiveWorker:
             ],
             cwd=ROOT,
             env=env,
+            # Its own process group: the embedded beat is a child process, and a
+            # kill must not leave it behind.
+            start_new_session=True,
         )
 
     def send(self, task, *args):
@@ -108,11 +112,25 @@ class LiveWorker:
             task.apply_async(args, connection=conn, queue=self.queue)
 
     def stop(self):
-        self.process.terminate()
+        """Stop the worker and its children (warm shutdown, then SIGKILL)."""
+        self._signal_group(signal.SIGTERM)
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self._signal_group(signal.SIGKILL)
+            self.process.wait()
+        self._signal_group(signal.SIGKILL)  # anything left of the group
+
+    def kill(self):
+        """``kill -9`` the worker and every process it started, at once."""
+        self._signal_group(signal.SIGKILL)
+        self.process.wait()
+
+    def _signal_group(self, sig):
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
 
     def log_text(self) -> str:
         return self.log.read_text() if self.log.exists() else "(no log)"

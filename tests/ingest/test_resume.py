@@ -122,8 +122,7 @@ def test_kill_9_of_a_worker_mid_batch_then_resume(
             worker.send(job_file_process_task, file_id)
         wait_for(lambda: _done() >= 2, worker, "two pages from the first worker", 180)
     finally:
-        worker.process.send_signal(signal.SIGKILL)
-        worker.process.wait()
+        worker.kill()
     assert _done() < PAGES, "the kill came too late to test anything"
     # A fresh worker (its own queue); resuming re-plans and hands out what is left.
     second = LiveWorker("filesystem://", tmp_path / "second", storage)
