@@ -27,6 +27,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", include(wagtailadmin_urls)),
+    path("", include("transcription.urls")),  # transcripts, listening copies
     # IIIF (Image API, Presentation, viewer): see iiif/urls.py.
     path("", include("iiif.urls")),
     # Wagtail serves its page tree (theme libraries, exhibitions) last.

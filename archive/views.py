@@ -10,11 +10,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from archive import selectors
-from archive.access import decide
+from archive.access import Decision, decide, is_archive_staff
 from archive.health import health_report
 from archive.http import PRIVATE_CACHE, item_refusal_response, ranged_file_response
 from archive.middleware import SCRIPT_COOKIE, SCRIPTS
@@ -135,6 +136,17 @@ def asset_file(request, item: str, asset: int):
     decision = decide(request.user, target, request)
     if not decision.allowed:
         return item_refusal_response(request, decision, obj)
+    if target.role == Asset.Role.MEDIA and _has_closed_passages(obj):
+        # The original holds passages the interviewee closed: staff only.
+        # Everyone else hears the listening copy with them silenced.
+        if not is_archive_staff(request.user):
+            return item_refusal_response(
+                request,
+                Decision.FORBIDDEN
+                if request.user.is_authenticated
+                else Decision.LOGIN_REQUIRED,
+                obj,
+            )
     if not target.path.exists():
         raise Http404(
             "The stored file is missing; staff have been told by the fixity check."
@@ -147,6 +159,11 @@ def asset_file(request, item: str, asset: int):
         filename=target.original_filename,
         cache_control=PUBLIC_CACHE if public else PRIVATE_CACHE,
     )
+
+
+def _has_closed_passages(item) -> bool:
+    path = getattr(settings, "ARCHIVE_CLOSED_PASSAGES", "")
+    return bool(path and import_string(path)(item=item))
 
 
 @require_GET

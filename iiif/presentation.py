@@ -10,9 +10,11 @@ Every Presentation document the archive serves is built here with iiif-prezi3
   cookbook 0010, 0011).
 * Recordings (oral histories, documentaries): a canvas per media file with its
   ``duration`` (and size for video), painted by the file itself (cookbook 0002,
-  0003); transcripts become ``supplementing`` WebVTT annotations and
-  ``rendering`` links once the transcription app publishes them (cookbook
-  0219, 0017; see :func:`iiif.selectors.transcript_tracks`).
+  0003); each readable transcript becomes a ``supplementing`` WebVTT
+  annotation and ``rendering`` links (cookbook 0219, 0017) plus a page of
+  ``supplementing`` TextualBody annotations on time fragments of the canvas,
+  and index points become ranges (cookbook 0026); closed passages are left
+  out for everyone (see :func:`iiif.selectors.transcript_tracks`).
 * Collections: archive collections, the four theme libraries and ``top``
   (§5.1), listing only what the visitor may see.
 
@@ -61,6 +63,7 @@ from iiif_prezi3 import (
     Provider,
     Range,
     ServiceV3,
+    TextualBody,
 )
 
 from archive.access import decide, in_reading_room, is_archive_staff
@@ -74,7 +77,7 @@ CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 #: The media type for clients that ask for JSON-LD (§6.3).
 LD_JSON = f'application/ld+json;profile="{CONTEXT}"'
 #: Bump when the shape of built documents changes, so cached copies are rebuilt.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 
 HANT, HANS, EN, YUE, NONE = "zh-Hant", "zh-Hans", "en", "yue", "none"
 
@@ -776,6 +779,36 @@ def _media_class(media_type: str) -> str:
     return "Video" if media_type.startswith("video/") else "Sound"
 
 
+#: Transcript labels by register (``Transcript.Register``), and the suffix of
+#: a transcript no archivist has approved yet.
+TRANSCRIPT_LABELS = {
+    "yue": _tri(
+        "逐字稿（粵語口語）", "逐字稿（粤语口语）", "Transcript (written Cantonese)"
+    ),
+    "zh": _tri(
+        "逐字稿（書面語）",
+        "逐字稿（书面语）",
+        "Transcript (Standard Written Chinese)",
+    ),
+}
+UNREVIEWED_SUFFIX = _tri(
+    "：機器生成，未經審閱",
+    "：机器生成，未经审阅",
+    ": machine-generated, not yet reviewed",
+)
+INDEX_LABEL = _tri("索引", "索引", "Index")
+
+
+def _seconds(value: float) -> str:
+    """Seconds for a media fragment (``#t=12.5,20``): milliseconds at most."""
+    return f"{max(value, 0.0):.3f}".rstrip("0").rstrip(".")
+
+
+def _time_target(canvas_id: str, start: float, end: float) -> str:
+    """A temporal fragment of a canvas (Presentation 3.0 §4.3, Media Fragments)."""
+    return f"{canvas_id}#t={_seconds(start)},{_seconds(end)}"
+
+
 def _recording_canvas(
     urls: Urls,
     mid: str,
@@ -792,10 +825,13 @@ def _recording_canvas(
         if kind == "Video" and facts.width and facts.height
         else {}
     )
+    # What players play: the listening copy or video proxy (AAC / H.264 in MP4,
+    # which every browser plays), with closed passages silenced for readers who
+    # may not hear them; the original where none is made yet.
     body = AnnotationBody(
-        id=urls.path(reverse("asset_file", args=[item.public_id, asset.pk])),
+        id=urls.path(reverse("recording_listen", args=[item.public_id, asset.pk])),
         type=kind,
-        format=media_format(asset.media_type),
+        format=recording.playable_media_type or media_format(asset.media_type),
         duration=facts.duration,
         **size,
     )
@@ -820,13 +856,61 @@ def _recording_canvas(
 
 
 def _poster(urls: Urls, item: Item, poster) -> AnnotationBody:
+    """A video's poster frame (§3.1 ``thumbnail``), served by the recording's poster door."""
     return AnnotationBody(
-        id=urls.path(reverse("item_thumbnail", args=[item.public_id])),
+        id=urls.path(
+            reverse("recording_poster", args=[item.public_id, poster.asset_id])
+        ),
         type="Image",
         format=poster.media_type or "image/jpeg",
         width=poster.width,
         height=poster.height,
     )
+
+
+def transcript_label(track: selectors.TranscriptTrack) -> LanguageMap:
+    """A transcript's label: its own, else its register, saying when it is unreviewed."""
+    if track.label:
+        return track.label
+    base = TRANSCRIPT_LABELS.get(track.register)
+    if base is None:
+        return FIELD_LABELS["transcript_vtt"]
+    if track.reviewed:
+        return base
+    return {key: [base[key][0] + UNREVIEWED_SUFFIX[key][0]] for key in base}
+
+
+def _segment_page(
+    canvas: Canvas, track: selectors.TranscriptTrack, n: int, duration: float
+) -> AnnotationPage | None:
+    """A transcript's passages as ``supplementing`` TextualBody annotations.
+
+    One annotation per passage, targeting the canvas's time fragment
+    (``canvas#t=start,end``), so clients that show a transcript beside the
+    player (and content search hits) can point into it.
+    """
+    page_id = f"{canvas.id}/transcript/{track.transcript_id or n}"
+    annotations = []
+    for k, segment in enumerate(track.segments, start=1):
+        if segment.start >= duration:
+            continue
+        annotations.append(
+            Annotation(
+                id=f"{page_id}/{k}",
+                motivation="supplementing",
+                body=TextualBody(
+                    value=segment.text,
+                    format="text/plain",
+                    language=track.language,
+                ),
+                target=_time_target(
+                    canvas.id, segment.start, min(segment.end, duration)
+                ),
+            )
+        )
+    if not annotations:
+        return None
+    return AnnotationPage(id=page_id, label=transcript_label(track), items=annotations)
 
 
 def _add_transcripts(
@@ -836,12 +920,14 @@ def _add_transcripts(
 
     Cookbook 0219 (captions: a supplementing annotation whose body is the
     WebVTT file, targeting the canvas) and 0017 (the transcript as a
-    ``rendering`` of the canvas, in WebVTT and plain text).
+    ``rendering`` of the canvas, in WebVTT and plain text). Each transcript's
+    passages also come as an annotation page of TextualBody annotations on
+    time fragments of the canvas (:func:`_segment_page`).
     """
-    annotations, renderings = [], []
+    annotations, renderings, pages = [], [], []
     for n, track in enumerate(tracks, start=1):
         vtt = urls.path(track.vtt_path)
-        label = track.label or FIELD_LABELS["transcript_vtt"]
+        label = transcript_label(track)
         annotations.append(
             Annotation(
                 id=f"{canvas.id}/transcript/{n}",
@@ -868,10 +954,47 @@ def _add_transcripts(
                     format="text/plain",
                 )
             )
+        page = _segment_page(canvas, track, n, canvas.duration)
+        if page is not None:
+            pages.append(page)
     canvas.annotations = [
-        AnnotationPage(id=f"{canvas.id}/supplementing", items=annotations)
+        AnnotationPage(id=f"{canvas.id}/supplementing", items=annotations),
+        *pages,
     ]
     canvas.rendering = renderings
+
+
+def _index_structures(
+    mid: str, canvas: Canvas, points: Sequence[selectors.IndexRange]
+) -> list[Range]:
+    """Index points as ranges of the first recording (§5.4; cookbook 0026 for AV).
+
+    One 索引 range holds a range per point, each pointing at the canvas's
+    time fragment from the point to its end (the next point, or the end).
+    """
+    duration = canvas.duration
+    ranges = []
+    for n, point in enumerate(points, start=1):
+        if point.start >= duration:
+            continue
+        end = min(point.end if point.end is not None else duration, duration)
+        if end <= point.start:
+            end = duration
+        label = text_map(point.title) or {NONE: [point.title or str(n)]}
+        ranges.append(
+            Range(
+                id=f"{mid}/range/index-{point.key or n}",
+                label=label,
+                items=[
+                    CanvasRef(
+                        id=_time_target(canvas.id, point.start, end), type="Canvas"
+                    )
+                ],
+            )
+        )
+    if not ranges:
+        return []
+    return [Range(id=f"{mid}/range/index", label=INDEX_LABEL, items=ranges)]
 
 
 def _recording_manifest(
@@ -879,6 +1002,7 @@ def _recording_manifest(
     item: Item,
     recordings: list[selectors.Recording],
     tracks: Sequence[selectors.TranscriptTrack],
+    points: Sequence[selectors.IndexRange] = (),
 ) -> Manifest:
     manifest = _item_manifest(urls, item)
     mid = manifest.id
@@ -888,6 +1012,9 @@ def _recording_manifest(
     poster = next((r.poster for r in recordings if r.poster and r.poster.width), None)
     if poster is not None:
         manifest.thumbnail = [_poster(urls, item, poster)]
+    structures = _index_structures(mid, manifest.items[0], points)
+    if structures:
+        manifest.structures = structures
     return manifest
 
 
@@ -913,7 +1040,8 @@ def manifest_build(*, item: Item, user=None, request=None) -> Manifest | None:
         if not found:
             return None
         tracks = selectors.transcript_tracks(item=item, user=user, request=request)
-        return _recording_manifest(urls, item, found, tracks)
+        points = selectors.index_ranges(item=item)
+        return _recording_manifest(urls, item, found, tracks, points)
     pages = selectors.visible_pages(item=item, user=user, request=request)
     if not pages:
         return None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.urls import reverse
 
 from archive.access import can_view
 from archive.models import (
@@ -29,6 +30,7 @@ from archive.models import (
     WorkAgent,
 )
 from archive.selectors import item_list
+from transcription import selectors as transcripts
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,18 @@ class Recording:
     asset: Asset
     facts: MediaFacts
     poster: Derivative | None = None
+    #: The media type of what players get (the listening copy or proxy), if made.
+    playable_media_type: str = ""
+
+
+@dataclass(frozen=True)
+class TrackSegment:
+    """One timed passage of a transcript, as a ``supplementing`` annotation shows it."""
+
+    start: float
+    end: float
+    text: str
+    speaker: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,12 +84,15 @@ class TranscriptTrack:
 
     The builder turns each track into a ``supplementing`` annotation whose body
     is the WebVTT file, plus ``rendering`` links (WebVTT and plain text) on the
-    recording's canvas.
+    recording's canvas; its ``segments`` become an annotation page of their
+    own, one ``supplementing`` TextualBody annotation per passage targeting
+    ``canvas#t=start,end``.
     """
 
     #: The media asset (canvas) the transcript belongs to.
     asset_id: int
-    #: BCP 47 tag of the speech (``yue`` for Cantonese).
+    #: BCP 47 tag of the text (``yue`` for written Cantonese, ``zh-Hant`` for
+    #: Standard Written Chinese in Traditional characters).
     language: str
     #: Site-relative URL of the WebVTT export, e.g. ``/items/{item}/transcript.vtt``.
     vtt_path: str
@@ -83,6 +100,30 @@ class TranscriptTrack:
     text_path: str = ""
     #: A language map naming the transcript; a default is used when empty.
     label: dict[str, list[str]] = field(default_factory=dict)
+    #: The transcript's public identifier ("" for tracks made elsewhere).
+    transcript_id: str = ""
+    #: ``yue`` (colloquial) or ``zh`` (Standard Written Chinese); "" when unknown.
+    register: str = ""
+    #: An archivist approved the text; else it is machine-made and unreviewed.
+    reviewed: bool = False
+    #: The passages every visitor of the item may read, in time order.
+    segments: tuple[TrackSegment, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexRange:
+    """An index point of a recording, as a manifest range (cookbook 0026).
+
+    iiif-prezi3's Range has no ``summary`` or ``metadata``, so the synopsis,
+    keywords and place stay on the item page.
+    """
+
+    start: float
+    #: Where the topic ends; None: at the end of the recording.
+    end: float | None
+    title: str
+    #: A stable key for the range's id (the index point's primary key).
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -211,7 +252,17 @@ def recordings(*, item: Item, user=None, request=None) -> list[Recording]:
                 "derivatives",
                 queryset=Derivative.objects.filter(kind=Derivative.Kind.POSTER),
                 to_attr="posters",
-            )
+            ),
+            Prefetch(
+                "derivatives",
+                queryset=Derivative.objects.filter(
+                    kind__in=(
+                        Derivative.Kind.LISTENING_COPY,
+                        Derivative.Kind.VIDEO_PROXY,
+                    )
+                ).order_by("-recipe_version"),
+                to_attr="playables",
+            ),
         )
         .order_by("pk")
     )
@@ -223,22 +274,74 @@ def recordings(*, item: Item, user=None, request=None) -> list[Recording]:
         if facts is None:
             continue
         poster = asset.posters[0] if asset.posters else None
-        found.append(Recording(asset=asset, facts=facts, poster=poster))
+        video = [d for d in asset.playables if d.kind == Derivative.Kind.VIDEO_PROXY]
+        playable = (video or asset.playables or [None])[0]
+        found.append(
+            Recording(
+                asset=asset,
+                facts=facts,
+                poster=poster,
+                playable_media_type=playable.media_type if playable else "",
+            )
+        )
     return found
 
 
 def transcript_tracks(*, item: Item, user=None, request=None) -> list[TranscriptTrack]:
-    """The published transcripts of a recording item, for its manifest.
+    """The readable transcripts of a recording item, for its manifest.
 
-    This is the hook the transcription issue fills: return one
-    :class:`TranscriptTrack` per published transcript that ``user`` may see
-    (``/items/{item}/transcript.vtt`` for the primary one), and the manifest
-    gains the WebVTT ``supplementing`` annotation and the ``rendering`` links
-    (cookbook 0219, 0017) with no other change. The transcription app has no
-    transcripts yet, so there are none.
+    One :class:`TranscriptTrack` per transcript the transcription app lets
+    readers read whose recording ``user`` may hear, primary first (its
+    exports at ``/items/{item}/transcript.vtt``, the others at
+    ``/items/{item}/transcripts/{t}.vtt``). The manifest of a public item is
+    cached and shared, so a track carries only the passages every visitor of
+    the item may read (:func:`transcription.selectors.segments_for_everyone`):
+    closed passages are left out for everyone, staff included; the WebVTT
+    rendering, asked for by each reader, gives each what they may read.
     """
-    # TODO(transcription issue): query published transcripts of ``item``.
-    return []
+    primary = transcripts.transcript_get(item=item)
+    tracks = []
+    for transcript in transcripts.transcript_list(
+        item=item, user=user, request=request
+    ):
+        if primary is not None and transcript.pk == primary.pk:
+            vtt = reverse("item_transcript", args=[item.public_id, "vtt"])
+            txt = reverse("item_transcript", args=[item.public_id, "txt"])
+        else:
+            args = [item.public_id, transcript.public_id]
+            vtt = reverse("transcript_file", args=[*args, "vtt"])
+            txt = reverse("transcript_file", args=[*args, "txt"])
+        segments = tuple(
+            TrackSegment(s.start, s.end, s.text, s.speaker)
+            for s in transcripts.segments_for_everyone(transcript=transcript)
+            if s.text.strip()
+        )
+        tracks.append(
+            TranscriptTrack(
+                asset_id=transcript.asset_id,
+                language=transcripts.transcript_language(transcript),
+                vtt_path=vtt,
+                text_path=txt,
+                transcript_id=transcript.public_id,
+                register=transcript.register,
+                reviewed=transcript.is_reviewed,
+                segments=segments,
+            )
+        )
+    return tracks
+
+
+def index_ranges(*, item: Item) -> list[IndexRange]:
+    """The index points every visitor of the item may see, as ranges (shared manifests).
+
+    Points with a stricter level of their own, or inside a closed passage,
+    are left out for everyone (the manifest is cached and shared). A point
+    without an end runs to the next point, or to the end of the recording.
+    """
+    return [
+        IndexRange(start=p.start, end=p.end, title=p.title, key=str(p.point.pk))
+        for p in transcripts.index_points_for_everyone(item=item)
+    ]
 
 
 def presentable_q() -> Q:

@@ -5,10 +5,16 @@ A delivery is a folder of item folders. Version 1: each item folder holds an
 metadata files, new page fields (``folio``, ``blank``, ``hocr``, ``page``), pages
 found from the image files of a folder, ``pages.csv`` and ``volumes.csv``.
 
+Version 2 also describes recordings: a structured ``consent`` (what the
+interviewee allowed, until when, the signed form, closed passages), checked
+here, and ``recordings.csv``, one row per recording, read with the same CSV
+machinery as ``volumes.csv``.
+
 Validation collects every problem, each naming the file and the line or field,
 instead of stopping at the first. ``read_delivery`` is the one entry point for a
 pipeline: it returns every item of a delivery, whatever route it came by, with
-``data["pages"]`` always the final, ordered list of normalised page dicts.
+``data["pages"]`` always the final, ordered list of normalised page dicts and
+``data["consent"]`` (when given) normalised, its times in seconds.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ YAML_NAMES = ("item.yaml", "item.yml", "volume.yaml", "volume.yml")
 METADATA_NAMES = JSON_NAMES + YAML_NAMES
 PAGES_CSV = "pages.csv"
 VOLUMES_CSV = "volumes.csv"
+RECORDINGS_CSV = "recordings.csv"
 KINDS = {"book_volume", "oral_history", "documentary_video", "image_set", "other"}
 #: Kinds whose pages may be left out in version 2 (found from the image files).
 PAGED_KINDS = {"book_volume", "image_set"}
@@ -104,6 +111,47 @@ VOLUMES_CSV_COLUMNS = (
     "themes",
     "toc",
 )
+RECORDINGS_CSV_COLUMNS = (
+    "file",
+    "id",
+    "kind",
+    "institution",
+    "collection",
+    "title",
+    "title_zh_hant",
+    "title_zh_hans",
+    "title_en",
+    "description",
+    "description_zh_hans",
+    "description_en",
+    "date",
+    "language",
+    "dialect",
+    "interviewees",
+    "interviewers",
+    "places",
+    "rights_uri",
+    "rights_statement_zh_hant",
+    "rights_statement_en",
+    "access",
+    "embargo_until",
+    "themes",
+    "reference_text",
+    "consent_allowed",
+    "consent_valid_until",
+    "consent_signed_on",
+    "consent_form",
+    "consent_notes",
+    "closed",
+)
+#: Kinds a recordings.csv row may describe (the first is the default).
+RECORDING_KINDS = ("oral_history", "documentary_video", "other")
+#: What an interviewee may allow (``consent.allowed``).
+CONSENT_ALLOWED = ("public", "reading_room", "staff")
+CONSENT_KEYS = ("allowed", "valid_until", "signed_on", "form", "closed", "notes")
+CLOSED_KEYS = ("start", "end", "until", "reason")
+#: A language tag (BCP 47 shape): ``yue``, ``zh-Hant``, ``hak``, ``nan-Latn``.
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 BLANK_WORDS = {
     "": False,
     "1": True,
@@ -175,6 +223,207 @@ def filename_decode(raw: bytes | str) -> str:
     return data.decode("utf-8", "replace")
 
 
+def parse_timecode(value) -> float | None:
+    """A time in a recording, in seconds, or None when it cannot be read.
+
+    Accepts a number of seconds (``750``, ``750.5``, also as text) and
+    ``MM:SS`` or ``HH:MM:SS``, the last part with optional decimals
+    (``00:12:30``, ``12:30.5``). Minutes and seconds after a larger unit must
+    be below 60.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 and value == value else None
+    if not isinstance(value, str):
+        return None
+    parts = value.strip().split(":")
+    if not 1 <= len(parts) <= 3:
+        return None
+    *whole, last = parts
+    if not all(p.isdigit() for p in whole) or not re.fullmatch(r"\d+(\.\d+)?", last):
+        return None
+    seconds = float(last)
+    if whole and seconds >= 60:
+        return None
+    if len(whole) == 2 and int(whole[1]) >= 60:
+        return None
+    for n, part in enumerate(reversed(whole), start=1):
+        seconds += int(part) * 60**n
+    return seconds
+
+
+def format_timecode(seconds: float) -> str:
+    """Seconds as ``HH:MM:SS`` (with decimals when not whole), for messages."""
+    whole = int(seconds)
+    text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    if seconds - whole >= 0.001:
+        text += f"{seconds - whole:.3f}".lstrip("0").rstrip("0")
+    return text
+
+
+def _iso_date(value) -> str | None:
+    """``value`` when it is a real calendar date written YYYY-MM-DD, else None."""
+    if not isinstance(value, str) or not DATE.match(value):
+        return None
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return None
+    return value
+
+
+def consent_read(
+    value, folder: Path, media_count: int
+) -> tuple[dict | None, list[tuple[str, str]]]:
+    """Check a ``consent`` object and normalise it (times in seconds).
+
+    Returns the normalised consent (None when it has problems) and the
+    problems as ``(field, message)``, the field named from ``consent``. The
+    passages' times are checked against the recording's duration later, when
+    the recording is opened (``ingest.services.recordings``).
+    """
+    if not isinstance(value, dict):
+        return None, [
+            (
+                "consent",
+                "must be an object {allowed, valid_until, signed_on, form, closed}",
+            )
+        ]
+    problems: list[tuple[str, str]] = []
+    unknown = sorted(set(value) - set(CONSENT_KEYS))
+    if unknown:
+        problems.append(
+            ("consent", f"unknown fields {unknown}; use {', '.join(CONSENT_KEYS)}")
+        )
+    allowed = value.get("allowed")
+    if allowed is None:
+        problems.append(
+            (
+                "consent.allowed",
+                "is required: what the interviewee allowed, one of "
+                + ", ".join(CONSENT_ALLOWED),
+            )
+        )
+    elif allowed not in CONSENT_ALLOWED:
+        problems.append(
+            (
+                "consent.allowed",
+                f"must be one of {', '.join(CONSENT_ALLOWED)}, not {allowed!r}",
+            )
+        )
+    dates = {}
+    for key in ("valid_until", "signed_on"):
+        raw = value.get(key)
+        if raw is None or raw == "":
+            dates[key] = None
+        elif _iso_date(raw) is None:
+            problems.append(
+                (f"consent.{key}", f"must be a date YYYY-MM-DD (or null), not {raw!r}")
+            )
+        else:
+            dates[key] = raw
+    if (
+        dates.get("valid_until")
+        and dates.get("signed_on")
+        and dates["valid_until"] < dates["signed_on"]
+    ):
+        problems.append(
+            (
+                "consent.valid_until",
+                f"{dates['valid_until']} is before the form was signed "
+                f"({dates['signed_on']})",
+            )
+        )
+    form = value.get("form")
+    if form not in (None, ""):
+        message = _file_message(folder, form)
+        if message:
+            problems.append(("consent.form", message))
+    notes = value.get("notes")
+    if notes is not None and not isinstance(notes, str):
+        problems.append(("consent.notes", "must be text"))
+    closed = value.get("closed")
+    ranges: list[dict] = []
+    if closed is not None and not isinstance(closed, list):
+        problems.append(
+            ("consent.closed", "must be a list of {start, end, until, reason}")
+        )
+        closed = []
+    for i, entry in enumerate(closed or []):
+        name = f"consent.closed[{i}]"
+        if not isinstance(entry, dict):
+            problems.append((name, "must be an object {start, end, until, reason}"))
+            continue
+        unknown = sorted(set(entry) - set(CLOSED_KEYS))
+        if unknown:
+            problems.append(
+                (name, f"unknown fields {unknown}; use {', '.join(CLOSED_KEYS)}")
+            )
+        times = {}
+        for key in ("start", "end"):
+            raw = entry.get(key)
+            seconds = parse_timecode(raw)
+            if raw is None:
+                problems.append((f"{name}.{key}", "is required"))
+            elif seconds is None:
+                problems.append(
+                    (
+                        f"{name}.{key}",
+                        f"must be a time: seconds (750) or HH:MM:SS (00:12:30), "
+                        f"not {raw!r}",
+                    )
+                )
+            else:
+                times[key] = seconds
+        if len(times) == 2 and times["end"] <= times["start"]:
+            problems.append(
+                (
+                    name,
+                    f"ends ({format_timecode(times['end'])}) before it starts "
+                    f"({format_timecode(times['start'])})",
+                )
+            )
+        until = entry.get("until")
+        if until not in (None, "") and _iso_date(until) is None:
+            problems.append(
+                (f"{name}.until", f"must be a date YYYY-MM-DD (or null), not {until!r}")
+            )
+        reason = entry.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            problems.append((f"{name}.reason", "must be text"))
+        elif isinstance(reason, str) and len(reason) > 300:
+            problems.append((f"{name}.reason", "is longer than 300 characters"))
+        if len(times) == 2:
+            ranges.append(
+                {
+                    "start": times["start"],
+                    "end": times["end"],
+                    "until": until or None,
+                    "reason": reason or "",
+                }
+            )
+    if closed and media_count != 1:
+        problems.append(
+            (
+                "consent.closed",
+                "closed passages are times in one recording: the item needs exactly "
+                f"one file in media (it has {media_count}); deliver each recording "
+                "as its own item",
+            )
+        )
+    if problems:
+        return None, problems
+    return {
+        "allowed": allowed,
+        "valid_until": dates["valid_until"],
+        "signed_on": dates["signed_on"],
+        "form": form or None,
+        "notes": notes or "",
+        "closed": sorted(ranges, key=lambda r: (r["start"], r["end"])),
+    }, []
+
+
 # --------------------------------------------------------------------------
 # Finding and reading items
 
@@ -188,10 +437,11 @@ def find_item_folders(root: Path) -> list[Path]:
     return _scan(root)[0]
 
 
-def _scan(root: Path) -> tuple[list[Path], list[Path]]:
-    """One walk of a delivery: the metadata-file folders and the volumes.csv files."""
+def _scan(root: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """One walk of a delivery: metadata-file folders, volumes.csv and recordings.csv files."""
     folders: list[Path] = []
     csvs: list[Path] = []
+    recording_csvs: list[Path] = []
     for dirpath, _dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         names = set(filenames)
@@ -199,7 +449,9 @@ def _scan(root: Path) -> tuple[list[Path], list[Path]]:
             folders.append(here)
         if VOLUMES_CSV in names and (here / VOLUMES_CSV).is_file():
             csvs.append(here / VOLUMES_CSV)
-    return sorted(folders), sorted(csvs)
+        if RECORDINGS_CSV in names and (here / RECORDINGS_CSV).is_file():
+            recording_csvs.append(here / RECORDINGS_CSV)
+    return sorted(folders), sorted(csvs), sorted(recording_csvs)
 
 
 def read_item(folder: Path) -> ItemRecord:
@@ -229,7 +481,17 @@ def read_item(folder: Path) -> ItemRecord:
     record.problems.extend(problems)
     if pages is not None:
         record.data["pages"] = pages
+    _consent_normalise(record)
     return record
+
+
+def _consent_normalise(record: ItemRecord) -> None:
+    """Give a valid record's ``consent`` in its normal form (times in seconds)."""
+    if record.ok and record.data.get("consent") is not None:
+        media = record.data.get("media") or []
+        record.data["consent"], _ = consent_read(
+            record.data["consent"], record.folder, len(media)
+        )
 
 
 def read_volumes_csv(path: Path) -> list[ItemRecord]:
@@ -238,7 +500,32 @@ def read_volumes_csv(path: Path) -> list[ItemRecord]:
     A header that cannot be used gives one extra record for the file itself
     (``line`` 1, empty ``data``) holding the header's problems.
     """
-    rows, header_problems = _read_csv(path, VOLUMES_CSV_COLUMNS, "folder")
+    return _read_items_csv(
+        path, VOLUMES_CSV_COLUMNS, "folder", _volume_row, _folder_key, "folder"
+    )
+
+
+def read_recordings_csv(path: Path) -> list[ItemRecord]:
+    """Read a ``recordings.csv``: one recording item per row, validated like an item.json.
+
+    Each row's ``file`` (and ``reference_text``, ``consent_form``) is a path
+    relative to the CSV's folder; the record's ``folder`` is that folder.
+    """
+    return _read_items_csv(
+        path, RECORDINGS_CSV_COLUMNS, "file", _recording_row, _file_key, "file"
+    )
+
+
+def _read_items_csv(
+    path: Path,
+    columns: tuple[str, ...],
+    required: str,
+    read_row: Callable[[Path, int, dict[str, str]], ItemRecord],
+    key: Callable[[ItemRecord], object],
+    key_column: str,
+) -> list[ItemRecord]:
+    """A CSV of items, one per row: the rows' records, and one for header problems."""
+    rows, header_problems = _read_csv(path, columns, required)
     base = path.parent
     records: list[ItemRecord] = []
     if header_problems:
@@ -252,7 +539,7 @@ def read_volumes_csv(path: Path) -> list[ItemRecord]:
             )
         )
     for line, values, row_problems in rows:
-        record = _volume_row(path, line, values)
+        record = read_row(path, line, values)
         record.problems[:0] = row_problems
         if header_problems:
             record.problems.append(
@@ -262,7 +549,7 @@ def read_volumes_csv(path: Path) -> list[ItemRecord]:
             )
         records.append(record)
     rows_only = [r for r in records if r.data]
-    _duplicates(rows_only, _folder_key, "folder", "is named twice")
+    _duplicates(rows_only, key, key_column, "is named twice")
     _duplicates(rows_only, _id_key, "id", "is used twice")
     if not rows and not header_problems:
         records.append(
@@ -281,11 +568,12 @@ def read_delivery(root: Path) -> list[ItemRecord]:
     """Every item of a delivery, validated, sorted by folder.
 
     Items come from metadata files (``item.json``, ``volume.json``, ``.yaml``,
-    ``.yml``) and from the rows of every ``volumes.csv`` below ``root``. A folder
-    described in two places, two rows naming one folder and two items with one
-    ``id`` are problems on each record involved.
+    ``.yml``) and from the rows of every ``volumes.csv`` and ``recordings.csv``
+    below ``root``. A folder described in two places, two rows naming one
+    folder, a recording named by two rows or by a row and an item's ``media``,
+    and two items with one ``id`` are problems on each record involved.
     """
-    folders, csvs = _scan(root)
+    folders, csvs, recording_csvs = _scan(root)
     records = [read_item(folder) for folder in folders]
     by_folder = {r.folder.resolve(): r for r in records}
     rows: list[ItemRecord] = []
@@ -304,20 +592,60 @@ def read_delivery(root: Path) -> list[ItemRecord]:
                 )
     real_rows = [r for r in rows if r.data]
     _duplicates(real_rows, _folder_key, "folder", "is named twice", across_files=True)
+    recordings = [row for path in recording_csvs for row in read_recordings_csv(path)]
+    real_recordings = [r for r in recordings if r.data]
+    _recordings_described_twice(records, real_recordings)
+    _duplicates(real_recordings, _file_key, "file", "is named twice", across_files=True)
     _duplicates(
-        [r for r in records + real_rows if r.data],
+        [r for r in records + real_rows + real_recordings if r.data],
         _id_key,
         "id",
         "is used twice",
         across_files=True,
     )
-    everything = records + rows
+    everything = records + rows + recordings
     everything.sort(key=lambda r: (r.folder, r.metadata_path, r.line or 0))
     return everything
 
 
 def _folder_key(record: ItemRecord):
     return record.folder.resolve()
+
+
+def _media_file(record: ItemRecord) -> str | None:
+    """The recording a recordings.csv row names (its one ``media`` file)."""
+    media = record.data.get("media") or []
+    if media and isinstance(media[0], dict) and isinstance(media[0].get("file"), str):
+        return media[0]["file"]
+    return None
+
+
+def _file_key(record: ItemRecord):
+    name = _media_file(record)
+    return (record.folder / name).resolve() if name else None
+
+
+def _recordings_described_twice(
+    records: list[ItemRecord], rows: list[ItemRecord]
+) -> None:
+    """A recording named by a recordings.csv row and by an item's ``media`` list."""
+    named: dict[Path, ItemRecord] = {}
+    for record in records:
+        media = record.data.get("media") if record.data else None
+        for entry in media if isinstance(media, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("file"), str):
+                named[(record.folder / entry["file"]).resolve()] = record
+    for row in rows:
+        other = named.get(_file_key(row)) if _file_key(row) else None
+        if other is not None:
+            row.problems.append(
+                BatchProblem(
+                    row.metadata_path,
+                    f"line {row.line}, column file",
+                    f"{_display(_media_file(row))} is also a recording of "
+                    f"{other.metadata_path}; describe a recording in one place",
+                )
+            )
 
 
 def _id_key(record: ItemRecord):
@@ -370,6 +698,8 @@ def _duplicates(
                 for o in others
             )
             value = record.data.get("id") if column == "id" else None
+            if column == "file":
+                value = _display(_media_file(record) or "")
             if column == "folder":
                 try:
                     value = record.folder.relative_to(record.metadata_path.parent)
@@ -474,23 +804,80 @@ def _check_item(
     folder: Path,
     *,
     row: _Where | None = None,
+    pages_wanted: bool = True,
 ) -> tuple[list[BatchProblem], list[dict] | None]:
     """Validate an item and gather its pages.
 
     Returns the problems and the normalised pages (``None`` for an item without
-    pages). ``row`` is the volumes.csv row the item came from, if any.
+    pages). ``row`` is the volumes.csv row the item came from, if any;
+    ``pages_wanted`` is false for a recordings.csv row (a recording has none).
     """
     version = _version(data)
     p = _item_problems(data, meta, version)
-    pages, page_problems, page_count = _gather_pages(data, meta, folder, version, row)
+    if pages_wanted:
+        pages, page_problems, page_count = _gather_pages(
+            data, meta, folder, version, row
+        )
+    else:
+        pages, page_problems, page_count = None, [], 0
     p += page_problems
     p += _toc_problems(data.get("toc"), meta, page_count)
-    for i, media in enumerate(data.get("media") or []):
-        if not isinstance(media, dict) or not media.get("file"):
+    p += _media_problems(data, meta, folder, version)
+    return p, pages
+
+
+def _media_problems(
+    data: dict, meta: Path, folder: Path, version: int
+) -> list[BatchProblem]:
+    """The recordings (``media``) of an item and, in version 2, its ``consent``."""
+    p: list[BatchProblem] = []
+    media = data.get("media")
+    if not media and data.get("kind") in RECORDING_KINDS[:2]:
+        p.append(
+            BatchProblem(
+                meta,
+                "media",
+                f"is required for a {data['kind']} item: the recording(s), "
+                '[{"file": "interview.flac"}]',
+            )
+        )
+    if media is not None and not isinstance(media, list):
+        p.append(
+            BatchProblem(meta, "media", "must be a list of {file, reference_text}")
+        )
+        media = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(media or []):
+        if not isinstance(entry, dict) or not entry.get("file"):
             p.append(BatchProblem(meta, f"media[{i}].file", "is required"))
             continue
-        p += _file_problems(folder, media["file"], meta, f"media[{i}].file")
-    return p, pages
+        p += _file_problems(folder, entry["file"], meta, f"media[{i}].file")
+        if isinstance(entry["file"], str):
+            if entry["file"] in seen:
+                p.append(
+                    BatchProblem(
+                        meta,
+                        f"media[{i}].file",
+                        f"{_display(entry['file'])} is listed twice "
+                        f"(also media[{seen[entry['file']]}])",
+                    )
+                )
+            seen.setdefault(entry["file"], i)
+        if entry.get("reference_text"):
+            p += _file_problems(
+                folder, entry["reference_text"], meta, f"media[{i}].reference_text"
+            )
+    consent = data.get("consent")
+    if consent is None:
+        return p
+    if version == 1:
+        p.append(
+            BatchProblem(meta, "consent", f"needs {FORMAT_V2!r} (this file says v1)")
+        )
+        return p
+    _, problems = consent_read(consent, folder, len(media or []))
+    p += [BatchProblem(meta, name, message) for name, message in problems]
+    return p
 
 
 def _title_problems(value, meta: Path, name: str, required: bool) -> list[BatchProblem]:
@@ -574,6 +961,21 @@ def _item_problems(data: dict, meta: Path, version: int) -> list[BatchProblem]:
                     f"unknown theme {theme!r}; use {sorted(THEMES)}",
                 )
             )
+    language = data.get("language")
+    if language is not None and not isinstance(language, list):
+        p.append(BatchProblem(meta, "language", "must be a list of language tags"))
+    for i, tag in enumerate(language if isinstance(language, list) else []):
+        if not isinstance(tag, str) or not LANGUAGE_TAG.match(tag):
+            p.append(
+                BatchProblem(
+                    meta,
+                    f"language[{i}]",
+                    f"{tag!r} is not a language tag (yue, zh-Hant, hak, nan, lzh)",
+                )
+            )
+    dialect = data.get("dialect")
+    if isinstance(dialect, str) and len(dialect) > 50:
+        p.append(BatchProblem(meta, "dialect", "is longer than 50 characters"))
     p += _agents_problems(data.get("agents"), meta, "agents")
     for i, place in enumerate(data.get("places") or []):
         p += _title_problems(
@@ -1155,11 +1557,13 @@ _ROW_COLUMNS = (
 )
 
 
-def _row_field(line: int, json_field: str) -> str:
-    """Name a problem of a volumes.csv row by line and column (or JSON field)."""
-    for prefix, column in _ROW_COLUMNS:
+def _row_field(line: int, json_field: str, columns=_ROW_COLUMNS) -> str:
+    """Name a problem of a CSV row by line and column (or JSON field)."""
+    for prefix, column in columns:
         if json_field == prefix or json_field.startswith((prefix + ".", prefix + "[")):
-            detail = f" ({json_field})" if "[" in json_field else ""
+            detail = (
+                f" ({json_field})" if "[" in json_field and json_field != prefix else ""
+            )
             return f"line {line}, column {column}{detail}"
     return f"line {line}, {json_field}" if json_field else f"line {line}"
 
@@ -1368,4 +1772,185 @@ def _volume_row(path: Path, line: int, values: dict[str, str]) -> ItemRecord:
         if problem.path == path and not problem.field.startswith("line "):
             problem.field = _row_field(line, problem.field)
     record.problems += item_problems
+    return record
+
+
+# --------------------------------------------------------------------------
+# recordings.csv
+
+#: A JSON field of a recordings.csv row's metadata, and the column it came from.
+_RECORDING_COLUMNS = (
+    ("media[0].reference_text", "reference_text"),
+    ("media[0].file", "file"),
+    ("media", "file"),
+    ("consent.closed", "closed"),
+    ("consent.allowed", "consent_allowed"),
+    ("consent.valid_until", "consent_valid_until"),
+    ("consent.signed_on", "consent_signed_on"),
+    ("consent.form", "consent_form"),
+    ("consent.notes", "consent_notes"),
+    ("consent", "consent_allowed"),
+    ("rights.statement", "rights_statement_zh_hant"),
+    ("rights", "rights_uri"),
+    ("title", "title"),
+    ("description", "description"),
+    ("language", "language"),
+    ("themes", "themes"),
+    ("agents", "interviewees"),
+    ("places", "places"),
+    ("id", "id"),
+    ("kind", "kind"),
+    ("institution", "institution"),
+    ("collection", "collection"),
+    ("date", "date"),
+    ("dialect", "dialect"),
+    ("access", "access"),
+    ("embargo_until", "embargo_until"),
+)
+CLOSED_ENTRY = re.compile(
+    r"^(?P<start>[\d:.]+)\s*[-–—~～至]\s*(?P<end>[\d:.]+)"
+    r"(?:\s+until\s+(?P<until>\S+))?(?:\s+(?P<reason>\S.*))?$"
+)
+
+
+def parse_closed(text: str) -> tuple[list[dict], list[str]]:
+    """Closed passages written ``START-END [until YYYY-MM-DD] [reason]; …``.
+
+    ``00:12:30-00:14:00 家事; 01:02:00-01:03:10 until 2040-12-31 醫療`` gives
+    two passages; times are kept as written (``consent_read`` reads them).
+    Returns the passages and what could not be read.
+    """
+    closed: list[dict] = []
+    problems: list[str] = []
+    parts = [p.strip() for p in re.split(r"[;；]", text) if p.strip()]
+    for number, part in enumerate(parts, start=1):
+        match = CLOSED_ENTRY.match(part)
+        if not match:
+            problems.append(
+                f"passage {number} {part!r}: write START-END, then optionally "
+                "'until YYYY-MM-DD' and a reason, e.g. 00:12:30-00:14:00 家事"
+            )
+            continue
+        entry = {"start": match.group("start"), "end": match.group("end")}
+        if match.group("until"):
+            entry["until"] = match.group("until")
+        if match.group("reason"):
+            entry["reason"] = match.group("reason").strip()
+        closed.append(entry)
+    return closed, problems
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in re.split(r"[;；]", text) if n.strip()]
+
+
+def _recording_data(
+    values: dict[str, str], where: _Where
+) -> tuple[dict, list[BatchProblem]]:
+    """A recordings.csv row as the dict a v2 ``item.json`` would hold."""
+    problems: list[BatchProblem] = []
+
+    def get(column: str) -> str:
+        return values.get(column, "")
+
+    data: dict = {"format": FORMAT_V2, "kind": get("kind") or RECORDING_KINDS[0]}
+    if data["kind"] in KINDS and data["kind"] not in RECORDING_KINDS:
+        problems.append(
+            where(
+                "kind",
+                f"recordings.csv describes {', '.join(RECORDING_KINDS)} items, "
+                f"not {data['kind']}",
+            )
+        )
+    for key in (
+        "id",
+        "institution",
+        "collection",
+        "date",
+        "dialect",
+        "access",
+        "embargo_until",
+    ):
+        if get(key):
+            data[key] = get(key)
+    title = _forms(
+        get("title"), get("title_zh_hant"), get("title_zh_hans"), get("title_en")
+    )
+    if title:
+        data["title"] = title
+    description = _forms(
+        get("description"), "", get("description_zh_hans"), get("description_en")
+    )
+    if description:
+        data["description"] = description
+    if get("language"):
+        data["language"] = [t for t in re.split(r"[\s;；]+", get("language")) if t]
+    agents = [
+        {"name": {"original": name}, "role": role}
+        for column, role in (
+            ("interviewees", "interviewee"),
+            ("interviewers", "interviewer"),
+        )
+        for name in _names(get(column))
+    ]
+    if agents:
+        data["agents"] = agents
+    if get("places"):
+        data["places"] = [{"name": {"original": n}} for n in _names(get("places"))]
+    rights: dict = {}
+    if get("rights_uri"):
+        rights["uri"] = get("rights_uri")
+    statement = _forms(
+        "", get("rights_statement_zh_hant"), "", get("rights_statement_en")
+    )
+    if statement:
+        rights["statement"] = statement
+    if rights:
+        data["rights"] = rights
+    if get("themes"):
+        data["themes"] = [t for t in re.split(r"[\s;；,，、]+", get("themes")) if t]
+    media: dict = {"file": get("file")}
+    if get("reference_text"):
+        media["reference_text"] = get("reference_text")
+    data["media"] = [media]
+    consent_columns = (
+        "consent_allowed",
+        "consent_valid_until",
+        "consent_signed_on",
+        "consent_form",
+        "consent_notes",
+        "closed",
+    )
+    if any(get(c) for c in consent_columns):
+        consent: dict = {"allowed": get("consent_allowed") or None}
+        for column, key in (
+            ("consent_valid_until", "valid_until"),
+            ("consent_signed_on", "signed_on"),
+            ("consent_form", "form"),
+            ("consent_notes", "notes"),
+        ):
+            if get(column):
+                consent[key] = get(column)
+        if get("closed"):
+            closed, closed_problems = parse_closed(get("closed"))
+            problems += [where("closed", m) for m in closed_problems]
+            consent["closed"] = closed
+        data["consent"] = consent
+    return data, problems
+
+
+def _recording_row(path: Path, line: int, values: dict[str, str]) -> ItemRecord:
+    """One row of a recordings.csv, read and validated like a v2 item.json."""
+    base = path.parent
+    where = _Where(path, f"line {line}", ", column ")
+    record = ItemRecord(folder=base, metadata_path=path, data={}, line=line)
+    data, problems = _recording_data(values, where)
+    record.data = data
+    record.problems += problems
+    item_problems, _ = _check_item(data, path, base, pages_wanted=False)
+    for problem in item_problems:
+        if problem.path == path and not problem.field.startswith("line "):
+            problem.field = _row_field(line, problem.field, _RECORDING_COLUMNS)
+    record.problems += item_problems
+    _consent_normalise(record)
     return record

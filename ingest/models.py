@@ -3,7 +3,7 @@
 A job is the unit an archivist starts (a folder on the server or an uploaded
 zip) and watches. Status lives here, on the rows, so every step can be re-run
 after a crash: a file is ``pending`` until the transaction that records its
-page commits, and then it is ``done``.
+page (or recording, or consent form) commits, and then it is ``done``.
 """
 
 from __future__ import annotations
@@ -81,7 +81,19 @@ class IngestJob(TimeStampedModel):
 
 
 class IngestFile(models.Model):
-    """One delivered page file of a job, planned with its checksum and place in the volume."""
+    """One delivered file of a job (a page, a recording, a consent form), planned with its checksum.
+
+    ``kind`` says which pipeline turns it into records: ``ingest.services.pages``
+    for a page, ``ingest.services.recordings`` for a recording or a consent form.
+    """
+
+    class Kind(models.TextChoices):
+        # Translators: a delivered file that is a page scan.
+        PAGE = "page", _("page")
+        # Translators: a delivered file that is an audio or video recording.
+        MEDIA = "media", _("recording")
+        # Translators: a delivered file that is a signed consent form (personal data).
+        CONSENT_FORM = "consent_form", _("consent form")
 
     class Status(models.TextChoices):
         # Translators: a delivered file not processed yet.
@@ -104,16 +116,24 @@ class IngestFile(models.Model):
         related_name="+",
         verbose_name=_("item"),
     )
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=Kind.choices, default=Kind.PAGE
+    )
     #: Absolute path of the delivered file (read, never changed).
     path = models.CharField(_("file"), max_length=1000)
     #: The file's name for people: decoded from GBK or Big5 where the delivery used them.
     display_name = models.CharField(_("file name"), max_length=500)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.PositiveBigIntegerField(_("size in bytes"), default=0)
-    #: The page's place in the volume's reading order once it is recorded.
+    #: The page's place in the volume's reading order once it is recorded
+    #: (for a recording: its place in the item's ``media`` list).
     sequence = models.PositiveIntegerField(_("sequence"))
-    #: What the delivery says about the page: label, folio, blank, text files, image id.
-    page = models.JSONField(_("page metadata"), default=dict)
+    #: What the delivery says about the file: for a page its label, folio, blank,
+    #: text files and image id; for every kind its folder and name.
+    page = models.JSONField(_("delivered metadata"), default=dict)
+    #: What a recording is, as decoded: container, duration, codecs, channels,
+    #: frame size (``ingest.media.MediaProbe``); empty for other kinds.
+    probe = models.JSONField(_("technical metadata"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
@@ -129,6 +149,15 @@ class IngestFile(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("page"),
+    )
+    #: The stored original a recording or consent form became.
+    asset = models.ForeignKey(
+        "archive.Asset",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("stored original"),
     )
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 

@@ -42,7 +42,28 @@ def job_upload_task(job_id: int) -> str | None:
     reject_on_worker_lost=True,
 )
 def job_file_process_task(file_id: int) -> str | None:
-    """Turn one delivered file into a page, then close the job if it was the last."""
+    """Turn one delivered file into records by its kind, then close the job if it was the last."""
+    file = jobs.job_file_process(file_id=file_id)
+    if file is None:
+        logger.warning("Ingest file %s no longer exists", file_id)
+        return None
+    jobs.job_finish(job=IngestJob.objects.get(pk=file.job_id))
+    return file.status
+
+
+@shared_task(
+    soft_time_limit=6 * 3600,
+    time_limit=6 * 3600 + 300,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def job_recording_process_task(file_id: int) -> str | None:
+    """Turn one delivered recording into a stored original with its listening copy.
+
+    The same service as ``job_file_process_task`` (it dispatches by kind), with
+    limits for a long recording: a two-hour video's proxy is minutes of work
+    on two cores, and the decoder keeps the file's claim fresh meanwhile.
+    """
     file = jobs.job_file_process(file_id=file_id)
     if file is None:
         logger.warning("Ingest file %s no longer exists", file_id)

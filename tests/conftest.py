@@ -38,6 +38,21 @@ def _isolated_storage(settings, tmp_path):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_content_type_cache():
+    """Forget content-type ids cached before a transactional test emptied the database.
+
+    Django caches ContentType rows per process; after a ``transaction=True``
+    test flushes the tables (and migrations' data is re-created with new ids),
+    a stale id makes Wagtail's reference index point at rows that no longer
+    exist (a FOREIGN KEY failure in whichever test comes next).
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+    yield
+
+
 @pytest.fixture
 def redis_url():
     """A Redis broker URL: CELERY_BROKER_URL when it is Redis, else the local default."""

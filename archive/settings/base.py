@@ -190,6 +190,8 @@ INGEST_UNPACKED_MAX_BYTES = env.int("INGEST_UNPACKED_MAX_BYTES", default=8 * 102
 INGEST_UPLOAD_ROOT = Path(
     env.str("INGEST_UPLOAD_ROOT", default=str(VAR_DIR / "uploads"))
 )
+#: Longest recording accepted, in seconds (a file claiming more is refused).
+INGEST_MEDIA_MAX_SECONDS = env.float("INGEST_MEDIA_MAX_SECONDS", default=86_400.0)
 #: Parallel page processes of ``ingest_dadian`` when --workers is not given.
 INGEST_WORKERS = env.int("INGEST_WORKERS", default=2)
 #: A file claimed by a worker for longer than this is given to another on resume.
@@ -214,6 +216,8 @@ CELERY_TASK_TIME_LIMIT = 900
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "ingest.*": {"queue": "ingest"},
+    # Bookkeeping of transcription runs anywhere; only engine runs need the transcribe queue.
+    "transcription.tasks.consents_review_task": {"queue": "celery"},
     "transcription.*": {"queue": "transcribe"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -227,12 +231,19 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 
+#: The function telling which passages of a recording are closed now
+#: (``item=`` -> [(start, end), ...]); the original of such a recording is
+#: then served to staff only (everyone else hears the silenced listening copy).
+ARCHIVE_CLOSED_PASSAGES = "transcription.services.closed_ranges_for"
+
 #: The template that shows an item's media on its public page, by item kind.
 #: Settings, not imports, so ``archive`` stays independent of the apps that
 #: provide the viewers (the IIIF viewer, the recording player).
 ARCHIVE_ITEM_VIEWERS: dict[str, str] = {
     "book_volume": "iiif/item_viewer.html",
     "image_set": "iiif/item_viewer.html",
+    "oral_history": "transcription/recording_player.html",
+    "documentary_video": "transcription/recording_player.html",
 }
 
 # ---------------------------------------------------------------------------
@@ -277,6 +288,21 @@ WHISPER_COMPUTE_TYPE = env.str("WHISPER_COMPUTE_TYPE", default="int8")
 TRANSCRIPTION_ENGINE = env.str(
     "TRANSCRIPTION_ENGINE", default="transcription.engines.FasterWhisperEngine"
 )
+#: Where the bundled model's two halves are joined on first use.
+WHISPER_MODEL_CACHE = Path(
+    env.str("WHISPER_MODEL_CACHE", default=str(VAR_DIR / "models"))
+)
+#: CPU threads of one transcription (0: all cores).
+WHISPER_CPU_THREADS = env.int("WHISPER_CPU_THREADS", default=0)
+#: Beam size: 1 (greedy) is several times faster on CPUs; 5 can be more accurate.
+WHISPER_BEAM_SIZE = env.int("WHISPER_BEAM_SIZE", default=1)
+#: Seconds of audio transcribed (and stored) per step: a crash loses at most one step.
+TRANSCRIPTION_CHUNK_SECONDS = env.float("TRANSCRIPTION_CHUNK_SECONDS", default=120.0)
+#: Wall-clock budget of one transcription, as a multiple of the audio's duration
+#: (plus a minute for loading): a run that would exceed it stops as "partial".
+TRANSCRIPTION_BUDGET_FACTOR = env.float("TRANSCRIPTION_BUDGET_FACTOR", default=1.0)
+#: Transcribe every new recording as it is ingested.
+TRANSCRIPTION_AUTO = env.bool("TRANSCRIPTION_AUTO", default=True)
 
 # ---------------------------------------------------------------------------
 # Wagtail

@@ -38,6 +38,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 TRANSCRIPTION_ENGINE = "transcription.engines.FasterWhisperEngine"
+#: Tests start transcriptions themselves (ingest tests need no model run).
+TRANSCRIPTION_AUTO = False
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,8 +1,10 @@
 """Turning a delivery's metadata into records: institutions, collections, works, items.
 
-Pages are not made here: ``ingest.services.jobs`` plans them and
-``ingest.services.pages`` turns each file into a page. Recordings are still
-stored by the simple route below until the recording ingest replaces it.
+Pages and recordings are not made here: ``ingest.services.jobs`` plans their
+files, ``ingest.services.pages`` turns each page file into a page and
+``ingest.services.recordings`` each recording into a stored original with its
+listening copy. A recording's reference transcript (``reference_text``) is
+stored here, with the item.
 """
 
 from __future__ import annotations
@@ -102,8 +104,9 @@ def item_upsert(*, folder: Path, data: dict) -> tuple[Item, bool]:
     """Create an item from validated metadata, or find it by its ``id``.
 
     An item that exists is not changed: its record belongs to the archivists
-    now (a re-delivery only appends pages). Recordings' media files are stored
-    here, by the simple route, until the recording ingest takes them over.
+    now (a re-delivery only appends pages and recordings). The recordings
+    themselves are files of the job (``ingest.services.recordings``); their
+    reference transcripts are stored here.
 
     Returns:
         (the item, whether it was created now).
@@ -221,7 +224,6 @@ def item_upsert(*, folder: Path, data: dict) -> tuple[Item, bool]:
         )
         item.places.add(place)
     for media in data.get("media") or []:
-        asset_create(item=item, source=folder / media["file"], role=Asset.Role.MEDIA)
         if media.get("reference_text"):
             asset_create(
                 item=item, source=folder / media["reference_text"], role=Asset.Role.TEXT

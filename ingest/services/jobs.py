@@ -1,12 +1,14 @@
 """Ingest jobs: plan a delivery into per-file rows, process them, finish, report progress.
 
-``job_plan`` reads and validates every volume of a delivery, creates or finds
-the items, hashes every page file and records one ``IngestFile`` per page with
-its place in the volume; it is idempotent, so resuming a job re-runs it.
-``page_file_process`` (``ingest.services.pages``) does the heavy work per
-file, from the command line's process pool or from Celery tasks. Status lives
-on the rows: a job killed at any point is resumed by planning and processing
-it again.
+``job_plan`` reads and validates every item of a delivery (volumes and
+recordings), creates or finds the items (with their consent), hashes every
+delivered file and records one ``IngestFile`` per page, recording and signed
+consent form; it is idempotent, so resuming a job re-runs it.
+``job_file_process`` hands each file to the pipeline of its kind
+(``ingest.services.pages`` for pages, ``ingest.services.recordings`` for
+recordings and consent forms), from the command line's process pool or from
+Celery tasks. Status lives on the rows: a job killed at any point is resumed
+by planning and processing it again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,12 +29,22 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from archive.files import incoming_sweep, path_to_text, pid_alive, sha256_of
-from archive.models import Item, PageImage
+from archive.models import Asset, Item, PageImage
 from ingest.batch import BatchProblem, ItemRecord, filename_decode, read_delivery
 from ingest.images import PageImageError, page_image_open
+from ingest.media import MediaError, media_probe
 from ingest.models import IngestEvent, IngestFile, IngestJob
 from ingest.services.items import ItemRefused, institutions_load, item_upsert
 from ingest.services.pages import page_file_process
+from ingest.services.recordings import (
+    consent_form_process,
+    consent_record,
+    max_seconds,
+    recording_consent_check,
+    recording_derivatives_complete,
+    recording_file_process,
+)
+from transcription.models import Consent
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +157,7 @@ def job_plan(
 
 
 def _volume_plan(*, job: IngestJob, root: Path, record: ItemRecord) -> bool:
-    """Plan one volume; returns False when it was refused."""
+    """Plan one item (a volume or a recording item); returns False when it was refused."""
     where = _relative(root, record.metadata_path)
     if record.line:
         where = f"{where}: line {record.line}"
@@ -156,25 +168,59 @@ def _volume_plan(*, job: IngestJob, root: Path, record: ItemRecord) -> bool:
             _problem_event(job, root, problem)
         return False
     data = record.data
+    problems = _consent_problems(record)
+    if problems:
+        if job.events.filter(where=where, level=IngestEvent.Level.ERROR).exists():
+            return False  # reported by an earlier run of this plan
+        for name, message in problems:
+            _event(job, IngestEvent.Level.ERROR, where, message, name)
+        return False
     try:
         with transaction.atomic():
             item, created = item_upsert(folder=record.folder, data=data)
-            planned = _pages_plan(
-                job=job, item=item, folder=record.folder, pages=data.get("pages") or []
+            consent, consent_created = consent_record(
+                item=item, consent=data.get("consent")
             )
-            if planned is None:
+            if IngestFile.objects.filter(job=job, item=item).exists():
                 return True  # planned by an earlier run of this job
-            new, unchanged, problems = planned
+            new, unchanged, problems = _pages_plan(
+                job=job, item=item, folder=record.folder, pages=data.get("pages") or []
+            ) or (0, 0, [])
             for message in problems:
                 _event(job, IngestEvent.Level.ERROR, where, message, "pages")
+            if data.get("media"):
+                new, unchanged, problems = _media_plan(
+                    job=job, item=item, folder=record.folder, data=data
+                )
+                for message in problems:
+                    _event(job, IngestEvent.Level.ERROR, where, message, "media")
             verb = "created" if created else ("appended to" if new else "unchanged:")
-            _event(
-                job,
-                IngestEvent.Level.INFO,
-                where,
-                f"{item.public_id} {verb} — {new} new page(s), "
-                f"{unchanged} already in the archive",
+            what = "recording(s)" if data.get("media") else "page(s)"
+            message = (
+                f"{item.public_id} {verb} — {new} new {what}, "
+                f"{unchanged} already in the archive"
             )
+            if consent_created:
+                message += (
+                    f"; consent recorded (allowed: {consent.allowed}), "
+                    f"the item's access is {item.access_level}"
+                )
+            _event(job, IngestEvent.Level.INFO, where, message)
+            if (
+                created
+                and consent is None
+                and item.kind == Item.Kind.ORAL_HISTORY
+                and data.get("media")
+            ):
+                _event(
+                    job,
+                    IngestEvent.Level.WARNING,
+                    where,
+                    "no consent was delivered for this oral history: its access "
+                    f"stays {item.access_level}; record the interviewee's consent "
+                    "in the admin",
+                    "consent",
+                )
     except ItemRefused as exc:
         _event(job, IngestEvent.Level.ERROR, where, str(exc), exc.field)
         return False
@@ -187,6 +233,96 @@ def _volume_plan(*, job: IngestJob, root: Path, record: ItemRecord) -> bool:
         _event(job, IngestEvent.Level.ERROR, where, f"could not be recorded: {exc}")
         return False
     return True
+
+
+def _consent_problems(record: ItemRecord) -> list[tuple[str, str]]:
+    """Closed passages that do not fit the recording refuse a new consent (and item).
+
+    An item that already has a consent keeps it, so only a consent about to
+    be recorded is checked here; the recording is checked against the
+    recorded consent again when it is decoded.
+    """
+    if not record.data.get("consent"):
+        return []
+    item_id = record.data.get("id")
+    if item_id and Consent.objects.filter(item__public_id=item_id).exists():
+        return []
+    return recording_consent_check(folder=record.folder, data=record.data)
+
+
+def _media_plan(
+    *, job: IngestJob, item: Item, folder: Path, data: dict
+) -> tuple[int, int, list[str]]:
+    """Hash each recording (and the signed consent form) and record them as files.
+
+    A recording whose bytes are already on the item with every derivative is
+    marked already in the archive; so is a form that is already the item's
+    consent form. The form comes first (sequence 0), so that it is attached
+    before the recordings are heard.
+    """
+    consent = data.get("consent") or {}
+    entries = []
+    if consent.get("form"):
+        entries.append(
+            (IngestFile.Kind.CONSENT_FORM, 0, consent["form"], "consent.form")
+        )
+    for i, media in enumerate(data.get("media") or []):
+        entries.append((IngestFile.Kind.MEDIA, i + 1, media["file"], f"media[{i}]"))
+    seen: dict[str, str] = {}
+    new = unchanged = 0
+    problems: list[str] = []
+    rows = []
+    now = timezone.now()
+    for kind, sequence, rel, name in entries:
+        path = folder / rel
+        sha = sha256_of(path)
+        if sha in seen:
+            problems.append(
+                f"{name} {filename_decode(rel)} is the same file as {seen[sha]}; "
+                "it is left out"
+            )
+            continue
+        seen[sha] = filename_decode(rel)
+        asset = Asset.objects.filter(item=item, sha256=sha).first()
+        if kind == IngestFile.Kind.MEDIA:
+            # Complete, and transcribed if it should be: a run killed between
+            # storing a recording and requesting its transcript finishes here.
+            done = (
+                asset is not None
+                and recording_derivatives_complete(asset=asset)
+                and (not settings.TRANSCRIPTION_AUTO or asset.transcripts.exists())
+            )
+            new += 0 if done else 1
+            unchanged += 1 if done else 0
+        else:
+            done = (
+                asset is not None
+                and Consent.objects.filter(item=item, form=asset).exists()
+            )
+        meta = {
+            "folder": path_to_text(folder),
+            "name": filename_decode(PurePosixPath(rel).name),
+        }
+        rows.append(
+            IngestFile(
+                job=job,
+                item=item,
+                kind=kind,
+                path=path_to_text(path),
+                display_name=filename_decode(f"{folder.name}/{rel}")[:500],
+                sha256=sha,
+                size=path.stat().st_size,
+                sequence=sequence,
+                page=meta,
+                status=IngestFile.Status.UNCHANGED
+                if done
+                else IngestFile.Status.PENDING,
+                asset=asset if done else None,
+                finished_at=now if done else None,
+            )
+        )
+    IngestFile.objects.bulk_create(rows)
+    return new, unchanged, problems
 
 
 def _pages_plan(
@@ -301,19 +437,32 @@ def _job_fail(job: IngestJob, message: str) -> IngestJob:
 
 def job_pending_file_ids(*, job: IngestJob) -> list[int]:
     """The files of a job still to process, in volume order."""
+    return [pk for pk, _kind in job_pending_files(job=job)]
+
+
+def job_pending_files(*, job: IngestJob) -> list[tuple[int, str]]:
+    """The files of a job still to process, as (id, kind), in item order."""
     return list(
         job.files.filter(status=IngestFile.Status.PENDING)
         .order_by("item_id", "sequence")
-        .values_list("pk", flat=True)
+        .values_list("pk", "kind")
     )
 
 
+#: The pipeline that turns a file of each kind into records.
+PIPELINES = {
+    IngestFile.Kind.PAGE: page_file_process,
+    IngestFile.Kind.MEDIA: recording_file_process,
+    IngestFile.Kind.CONSENT_FORM: consent_form_process,
+}
+
+
 def job_file_process(*, file_id: int) -> IngestFile | None:
-    """Process one file of a job by id (the unit a worker runs)."""
+    """Process one file of a job by id (the unit a worker runs), by its kind."""
     file = IngestFile.objects.select_related("item").filter(pk=file_id).first()
     if file is None:
         return None
-    return page_file_process(file=file)
+    return PIPELINES[file.kind](file=file)
 
 
 def job_finish(*, job: IngestJob) -> IngestJob:
@@ -329,11 +478,27 @@ def job_finish(*, job: IngestJob) -> IngestJob:
         if problems or errors
         else IngestJob.Status.DONE
     )
-    message = (
-        f"{counts['done']} page(s) added, {counts['unchanged']} already in the archive, "
-        f"{counts['failed']} refused; {job.items_total - job.items_failed} of "
-        f"{job.items_total} volume(s) accepted"
+    added = dict(
+        job.files.filter(status=IngestFile.Status.DONE)
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
+    if not job.files.exclude(kind=IngestFile.Kind.PAGE).exists():
+        message = (
+            f"{counts['done']} page(s) added, {counts['unchanged']} already in the "
+            f"archive, {counts['failed']} refused; {job.items_total - job.items_failed}"
+            f" of {job.items_total} volume(s) accepted"
+        )
+    else:
+        message = (
+            f"{added.get(IngestFile.Kind.PAGE, 0)} page(s), "
+            f"{added.get(IngestFile.Kind.MEDIA, 0)} recording(s) and "
+            f"{added.get(IngestFile.Kind.CONSENT_FORM, 0)} consent form(s) added, "
+            f"{counts['unchanged']} file(s) already in the archive, "
+            f"{counts['failed']} refused; {job.items_total - job.items_failed} of "
+            f"{job.items_total} item(s) accepted"
+        )
     updated = IngestJob.objects.filter(pk=job.pk, finished_at__isnull=True).update(
         status=status, finished_at=timezone.now(), message=message
     )
@@ -482,15 +647,25 @@ def job_dispatch(*, job: IngestJob) -> IngestJob:
     Starting and resuming are the same call: planning is idempotent, and a
     file handed out twice is processed once (``file_claim``).
     """
-    from ingest.tasks import job_file_process_task, job_finish_task
+    from ingest.tasks import (
+        job_file_process_task,
+        job_finish_task,
+        job_recording_process_task,
+    )
 
     job = job_plan(job=job)
     if job.status == IngestJob.Status.FAILED:
         return job
-    ids = job_pending_file_ids(job=job)
-    for file_id in ids:
-        job_file_process_task.delay_on_commit(file_id)
-    if not ids:
+    pending = job_pending_files(job=job)
+    for file_id, kind in pending:
+        # Recordings take minutes to hours: their own task, with longer limits.
+        task = (
+            job_recording_process_task
+            if kind == IngestFile.Kind.MEDIA
+            else job_file_process_task
+        )
+        task.delay_on_commit(file_id)
+    if not pending:
         job_finish_task.delay_on_commit(job.pk)
     return job
 
@@ -502,6 +677,8 @@ class DeliveryCheck:
     volumes: int = 0
     pages_new: int = 0
     pages_unchanged: int = 0
+    recordings_new: int = 0
+    recordings_unchanged: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -512,6 +689,9 @@ def delivery_check(
 
     Pages are hashed (to tell new from already stored) and their headers read
     (type, pixel limit, pages); the pixels are decoded only by the real run.
+    Recordings are probed the same way (type, audio track, duration) and their
+    closed passages checked against the duration; the sound is decoded only
+    by the real run.
     """
     root = Path(path).resolve()
     check = DeliveryCheck()
@@ -544,6 +724,26 @@ def delivery_check(
                 check.pages_unchanged += 1
             else:
                 check.pages_new += 1
+        check.problems += [
+            f"{record.metadata_path}: {name}: {message}"
+            for name, message in _consent_problems(record)
+        ]
+        for media in record.data.get("media") or []:
+            media_path = record.folder / media["file"]
+            try:
+                media_probe(media_path, max_seconds=max_seconds())
+            except MediaError as exc:
+                check.problems.append(f"{media_path}: {exc}")
+                continue
+            asset = (
+                Asset.objects.filter(item=item, sha256=sha256_of(media_path)).first()
+                if item
+                else None
+            )
+            if asset is not None and recording_derivatives_complete(asset=asset):
+                check.recordings_unchanged += 1
+            else:
+                check.recordings_new += 1
         if progress:
             progress(n, len(records))
     return check

@@ -273,15 +273,19 @@ def test_recording_manifests(client, sample):
     assert "width" not in canvas
     body = canvas["items"][0]["items"][0]["body"]
     assert body["type"] == "Sound"
-    assert body["id"] == f"{HOST}/items/{ORAL_HISTORY}/files/{media.pk}"
-    assert body["format"] == presentation.media_format(media.media_type)
-    assert body["format"] == "audio/flac"
+    # Players get the listening copy (closed passages silenced for the public),
+    # never the original, which may hold them.
+    assert body["id"] == f"{HOST}/items/{ORAL_HISTORY}/listen/{media.pk}"
+    listening = media.derivatives.filter(kind="listening_copy").first()
+    expected = listening.media_type if listening else "audio/flac"
+    assert body["format"] == expected
     assert abs(body["duration"] - FLAC_SECONDS) <= 0.5
     # No transcript yet: no rendering, no supplementing page.
     assert "rendering" not in canvas and "annotations" not in canvas
     assert "viewingDirection" not in doc and "behavior" not in doc
-    # The body is the archive's own file door, which serves it.
-    assert client.get(body["id"].removeprefix(HOST)).status_code == 200
+    # The body is the archive's own listening door, which serves it.
+    served = client.get(body["id"].removeprefix(HOST))
+    assert served.status_code == 200 and served["Content-Type"] == expected
 
     video = _doc(client, f"/iiif/3/manifest/{DOCUMENTARY}")
     (canvas,) = video["items"]
