@@ -45,12 +45,12 @@ test: install
 
 ## make bench: every benchmark under bench/
 # The baselines and load tools the benchmarks compare against (Debian packages).
-BENCH_TOOLS := wrk lighttpd nginx sha256sum
+BENCH_TOOLS := wrk lighttpd nginx sha256sum vips espeak-ng
 bench: install
 	@missing=""; for t in $(BENCH_TOOLS); do command -v $$t >/dev/null || missing=1; done; \
 	  [ -x /usr/lib/iipimage-server/iipsrv.fcgi ] || missing=1; \
 	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq wrk lighttpd iipimage-server nginx-light >/dev/null; fi
+	    apt-get install -y -qq wrk lighttpd iipimage-server nginx-light libvips-tools espeak-ng >/dev/null; fi
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 ## make lint: ruff (check and format) and Django's checks

@@ -244,7 +244,7 @@ def sync() -> None:
 
 def baseline_run(
     files: list[Path], out: Path, workers: int, script: str = BASELINE_SH
-) -> float:
+) -> tuple[float, float]:
     """sha256sum, cp and a pyramid of every file, ``workers`` at a time.
 
     Returns (wall seconds, CPU seconds of all the processes it ran).
@@ -743,8 +743,8 @@ def main() -> None:
         )
         # The machine's speed drifts (a shared VM): baseline and ingest alternate,
         # and each round's ratio compares runs made next to each other. Nothing is
-        # deleted until the end: on this disk (mounted with discard) freeing a few
-        # hundred MiB can slow the fsyncs of whatever runs next.
+        # deleted until the end, so no file system clean-up (the disk is mounted
+        # with discard) competes with the fsyncs of whatever is measured next.
         base, same, runs, lines = [], [], [], []
         base_cpu, same_cpu = [], []
         others: dict[str, list[float]] = {"base": [], "same": [], "ingest": []}

@@ -82,8 +82,44 @@ def make_user(
         user = user_model.objects.create_user(
             username, f"{username}@example.org", password
         )
+    if groups:
+        staff_groups_ensure()
     for name in groups:
         user.groups.add(Group.objects.get(name=name))
     if institution is not None:
         models.StaffProfile.objects.create(user=user, institution=institution)
     return user
+
+
+#: Migrations whose data (staff groups and their permissions) a transactional
+#: test's flush removes; their GROUPS tables say what to put back.
+GROUP_MIGRATIONS = {
+    "archive": "archive.migrations.0003_staff_groups",
+    "ingest": "ingest.migrations.0002_ingest_permissions",
+    "transcription": "transcription.migrations.0002_editor_permissions",
+}
+
+
+def staff_groups_ensure() -> None:
+    """Re-create the staff groups a ``transaction=True`` test's flush removed.
+
+    The permissions themselves come back after a flush (post_migrate); the
+    groups of the data migrations do not.
+    """
+    import importlib
+
+    from django.contrib.auth.models import Permission
+
+    if Group.objects.filter(name="Archivists").exists():
+        return
+    for app_label, module in GROUP_MIGRATIONS.items():
+        groups = importlib.import_module(module).GROUPS
+        for name, spec in groups.items():
+            group, _ = Group.objects.get_or_create(name=name)
+            by_app = spec if isinstance(spec, dict) else {app_label: spec}
+            for label, codenames in by_app.items():
+                group.permissions.add(
+                    *Permission.objects.filter(
+                        content_type__app_label=label, codename__in=codenames
+                    )
+                )

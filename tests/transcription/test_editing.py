@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from archive.models import AccessLevel, Place
 from tests.archive.factories import make_user
@@ -200,7 +201,10 @@ def test_merge_joins_latin_words_with_a_space(user):
 
 def test_merge_across_transcripts_is_refused(user):
     a, b = SegmentFactory(), SegmentFactory()
-    with pytest.raises(ValidationError, match="same transcript"):
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationError, match="same transcript"),
+    ):
         segment_merge(first=a, second=b, user=user)
 
 
@@ -254,7 +258,7 @@ def test_approve_and_reopen(transcript, user):
     assert transcript.review_state == Transcript.Review.IN_REVIEW
     assert transcript.approved_by is None and transcript.approved_at is None
     running = TranscriptFactory(status=Transcript.Status.RUNNING)
-    with pytest.raises(ValidationError, match="finished"):
+    with translation.override("en"), pytest.raises(ValidationError, match="finished"):
         transcript_approve(transcript=running, user=user)
 
 
