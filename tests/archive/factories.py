@@ -112,6 +112,17 @@ def staff_groups_ensure() -> None:
 
     if Group.objects.filter(name="Archivists").exists():
         return
+    from django.contrib.contenttypes.models import ContentType
+
+    # Wagtail creates its admin permission in a data migration, which a flush removes too.
+    admin_type, _ = ContentType.objects.get_or_create(
+        app_label="wagtailadmin", model="admin"
+    )
+    Permission.objects.get_or_create(
+        content_type=admin_type,
+        codename="access_admin",
+        defaults={"name": "Can access Wagtail admin"},
+    )
     for app_label, module in GROUP_MIGRATIONS.items():
         groups = importlib.import_module(module).GROUPS
         for name, spec in groups.items():
