@@ -16,7 +16,13 @@ from django.utils import timezone
 
 from archive.dates import parse_date_or_none
 from archive.files import atomic_copy, detect_media_type, original_relpath, sha256_of
-from archive.models import Asset, Derivative, FixityCheck, WorkerHeartbeat
+from archive.models import (
+    Asset,
+    Derivative,
+    FixityCheck,
+    ThemeLibrary,
+    WorkerHeartbeat,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -186,3 +192,21 @@ def worker_heartbeat_record(*, hostname: str) -> WorkerHeartbeat:
         hostname=hostname[:255], defaults={"last_seen": timezone.now()}
     )
     return beat
+
+
+def theme_libraries_ensure(*, apps=None) -> int:
+    """Create any of the four theme libraries that is missing; return how many.
+
+    The data migration ``0002_theme_libraries`` makes them on every
+    installation; this puts back rows a test flush (or a careless delete)
+    removed, without touching what curators changed in the existing ones.
+    """
+    import importlib
+
+    themes = importlib.import_module("archive.migrations.0002_theme_libraries").THEMES
+    model = apps.get_model("archive", "ThemeLibrary") if apps else ThemeLibrary
+    created = 0
+    for theme in themes:
+        _, made = model.objects.get_or_create(code=theme["code"], defaults=theme)
+        created += made
+    return created

@@ -10,7 +10,6 @@ from wagtail.admin import urls as wagtailadmin_urls
 from archive import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("items/<str:item>/", views.item_detail, name="item_detail"),
     path("items/<str:item>/thumbnail.jpg", views.item_thumbnail, name="item_thumbnail"),
     path(
@@ -30,6 +29,7 @@ urlpatterns = [
     path("", include("transcription.urls")),  # transcripts, listening copies
     # IIIF (Image API, Presentation, viewer): see iiif/urls.py.
     path("", include("iiif.urls")),
-    # Wagtail serves its page tree (theme libraries, exhibitions) last.
+    # Wagtail serves its page tree last: the home page ("/"), the theme
+    # libraries and their exhibitions (themes/models.py).
     path("", include(wagtail_urls)),
 ]

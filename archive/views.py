@@ -32,17 +32,6 @@ def _item_or_404(public_id: str):
 
 
 @require_GET
-def home(request):
-    """The plain home page: the four theme libraries and recent public items."""
-    items = selectors.item_list(user=request.user, request=request)[:12]
-    return render(
-        request,
-        "archive/home.html",
-        {"themes": selectors.theme_library_list(), "items": items},
-    )
-
-
-@require_GET
 def item_detail(request, item: str):
     """An item's public page (``/items/{item}/``), if the visitor may see it."""
     obj = _item_or_404(item)

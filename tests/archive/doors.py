@@ -48,14 +48,13 @@ ITEM_DOORS = {
 
 #: route name -> (method, list of URLs): doors that list or serve no single item.
 SITE_DOORS = {
-    "home": ("get", ["/"]),
     "institution_list": ("get", ["/institutions/"]),
     "institution_detail": ("get", ["/institutions/walk-lib/"]),
     "healthz": ("get", ["/healthz"]),
     "set_display_script": ("post", ["/display-script/"]),
     "set_language": ("post", ["/i18n/setlang/"]),
-    # Wagtail's page tree: the root page and a path that does not exist.
-    "wagtail_serve": ("get", ["/no-such-page/"]),
+    # Wagtail's page tree: the home page, a theme library, a path that does not exist.
+    "wagtail_serve": ("get", ["/", "/lingnan/", "/no-such-page/"]),
     # Wagtail's password form for restricted pages (none exist yet: 404).
     "wagtailcore_authenticate_with_password": (
         "get",

@@ -56,6 +56,11 @@ def test_theme_migration_is_reversible_and_idempotent():
     migration = import_module("archive.migrations.0002_theme_libraries")
     migration.create_themes(apps, None)
     assert ThemeLibrary.objects.count() == 4
+    # Going back past this migration first unapplies themes' page tree.
+    from themes.models import ThemeLibraryPage
+
+    for page in ThemeLibraryPage.objects.all():
+        page.delete()
     migration.remove_themes(apps, None)
     assert ThemeLibrary.objects.count() == 0
     migration.create_themes(apps, None)
