@@ -146,6 +146,38 @@ class TranscriptionEngine(ABC):
             )
         raise EngineUnavailable(f"the model supports neither '{asked}' nor 'zh'")
 
+    def result_start(
+        self,
+        audio: np.ndarray,
+        *,
+        language: str,
+        initial_prompt: str | None,
+        clip: tuple[float, float] | None,
+    ) -> tuple[EngineResult, float, float]:
+        """The empty result a ``transcribe`` call fills, and its clip's bounds.
+
+        Every engine starts the same way: the clip inside the audio, the
+        language to decode with (and a note when it is not the one asked),
+        the initial prompt of the register unless one is given.
+        """
+        duration = len(audio) / SAMPLE_RATE
+        start, end = _clip_bounds(clip, duration)
+        decode_language, note = self.language_for(language)
+        prompt = (
+            INITIAL_PROMPTS.get(language, "")
+            if initial_prompt is None
+            else initial_prompt
+        )
+        result = EngineResult(
+            segments=[],
+            language=decode_language,
+            duration=duration,
+            reached=start,
+            prompt=prompt,
+            notes=[note] if note else [],
+        )
+        return result, start, end
+
     @abstractmethod
     def transcribe(
         self,
@@ -407,22 +439,10 @@ class FasterWhisperEngine(TranscriptionEngine):
         deadline: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> EngineResult:
-        duration = len(audio) / SAMPLE_RATE
-        start, end = _clip_bounds(clip, duration)
-        decode_language, note = self.language_for(language)
-        prompt = (
-            INITIAL_PROMPTS.get(language, "")
-            if initial_prompt is None
-            else initial_prompt
+        result, start, end = self.result_start(
+            audio, language=language, initial_prompt=initial_prompt, clip=clip
         )
-        result = EngineResult(
-            segments=[],
-            language=decode_language,
-            duration=duration,
-            reached=start,
-            prompt=prompt,
-            notes=[note] if note else [],
-        )
+        decode_language = result.language
         piece = audio[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))]
         if deadline is not None and time.monotonic() >= deadline:
             result.complete = False
@@ -447,7 +467,7 @@ class FasterWhisperEngine(TranscriptionEngine):
             log_prob_threshold=self.log_prob_threshold,
             no_speech_threshold=self.no_speech_threshold,
             condition_on_previous_text=False,
-            initial_prompt=prompt or None,
+            initial_prompt=result.prompt or None,
             word_timestamps=True,
             vad_filter=True,
             vad_parameters=dict(self.vad_parameters),
@@ -595,25 +615,13 @@ class FakeEngine(TranscriptionEngine):
         deadline: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> EngineResult:
-        duration = len(audio) / SAMPLE_RATE
-        start, end = _clip_bounds(clip, duration)
+        start, end = _clip_bounds(clip, len(audio) / SAMPLE_RATE)
         cls = type(self)
         cls.calls.append((start, end))
         if cls.crash_on_call is not None and len(cls.calls) >= cls.crash_on_call:
             raise FakeEngineCrash(f"fake engine crashed on call {len(cls.calls)}")
-        decode_language, note = self.language_for(language)
-        prompt = (
-            INITIAL_PROMPTS.get(language, "")
-            if initial_prompt is None
-            else initial_prompt
-        )
-        result = EngineResult(
-            segments=[],
-            language=decode_language,
-            duration=duration,
-            reached=start,
-            prompt=prompt,
-            notes=[note] if note else [],
+        result, start, end = self.result_start(
+            audio, language=language, initial_prompt=initial_prompt, clip=clip
         )
         size = self.segment_seconds
         number = math.floor(start / size)
