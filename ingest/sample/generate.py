@@ -18,7 +18,8 @@ IIIF validator image is *made up by us* and says so:
   Apache-2.0), plus the same image and IIIF Presentation fixtures under
   ``tests/data/iiif/``.
 * ``institutions.json`` and every ``item.json`` / ``volume.json`` (batch format
-  version 1, see ``docs/ingest-format.md``).
+  version 1; the oral history's ``item.json`` is version 2 for its consent, see
+  ``docs/ingest-format.md``).
 
 Only the maintainer runs this; the outputs are committed, so a fresh clone never
 needs espeak-ng, sox or the fonts. Run it from anywhere with the project's Python::
@@ -59,6 +60,8 @@ SHARED_IIIF = REPO.parent / "shared" / "data" / "iiif"
 log = logging.getLogger("ingest.sample.generate")
 
 FORMAT = "yuecang-batch/1"
+#: Items that use format 2 features (the oral history's consent).
+FORMAT_2 = "yuecang-batch/2"
 GENERATOR = "ingest/sample/generate.py"
 
 # Rights URIs. IIIF Presentation 3.0 (and the presentation validator's schema)
@@ -785,7 +788,7 @@ def generate_oral() -> None:
     )
     assert 55 <= dur <= 70, dur
     item = {
-        "format": FORMAT,
+        "format": FORMAT_2,
         "id": "oh-teahouse-1938",
         "kind": "oral_history",
         "institution": "liwan",
@@ -839,6 +842,22 @@ def generate_oral() -> None:
         },
         "access": "public",
         "embargo_until": None,
+        # Batch format 2: the interviewee's consent, with one closed passage.
+        "consent": {
+            "allowed": "public",
+            "valid_until": None,
+            "signed_on": "2026-11-02",
+            "notes": "示例同意紀錄：梁伯為虛構人物，並無簽署的同意書。"
+            "Sample consent: Uncle Leung is fictional; there is no signed form.",
+            "closed": [
+                {
+                    "start": "00:00:39",
+                    "end": "00:00:48.5",
+                    "until": None,
+                    "reason": "受訪者要求不公開家人避難的一段（示例）",
+                }
+            ],
+        },
         "themes": ["lingnan", "red"],
         "media": [{"file": "interview.flac", "reference_text": "reference.txt"}],
     }
