@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django import forms
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
@@ -128,9 +129,28 @@ class ArchiveViewSet(ModelViewSet):
         )
 
 
+#: Wagtail hook through which other apps add buttons to an item's edit page (the
+#: archive imports none of them). Each function is called as ``fn(item, request)``
+#: and returns a list of ``wagtail.admin.widgets.HeaderButton``; e.g. the
+#: transcription app adds "Transcripts" and "Consent".
+ITEM_ADMIN_LINKS_HOOK = "archive_item_admin_links"
+
+
+class ItemEditView(ScopedEditView):
+    """The item's edit page, with the buttons other apps add (``ITEM_ADMIN_LINKS_HOOK``)."""
+
+    @cached_property
+    def header_buttons(self):
+        buttons = []
+        for fn in hooks.get_hooks(ITEM_ADMIN_LINKS_HOOK):
+            buttons.extend(fn(self.object, self.request) or [])
+        return buttons
+
+
 class ItemViewSet(ArchiveViewSet):
     model = models.Item
     icon = "doc-full"
+    edit_view_class = ItemEditView
     list_display = [
         "title",
         "public_id",

@@ -105,3 +105,23 @@ def audio_decode(path: Path | str, *, sampling_rate: int = SAMPLE_RATE) -> np.nd
         at += len(piece)
     audio /= 32768.0
     return audio
+
+
+def media_duration(path: Path | str) -> float | None:
+    """The length of a recording in seconds, read from its header; None when unknown.
+
+    Nothing is decoded, so this is cheap even for a day-long interview. Used
+    to check that a consent's closed passages lie inside the recording.
+    """
+    try:
+        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            duration = container.duration / 1e6 if container.duration else None
+            for stream in container.streams:
+                if duration is None and stream.duration and stream.time_base:
+                    duration = float(stream.duration * stream.time_base)
+    except (OSError, av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        logger.warning("Cannot read the length of %s: %s", Path(path).name, exc)
+        return None
+    if not duration or duration <= 0:
+        return None
+    return round(float(duration), 3)

@@ -326,7 +326,8 @@ class Consent(TimeStampedModel):
         verbose_name_plural = _("consents")
 
     def __str__(self) -> str:
-        return f"{self.item.public_id}: {self.get_allowed_display()}"
+        # The item's title names the consent in the admin (its pages, history).
+        return f"{self.item.title} ({self.item.public_id})"
 
 
 class ClosedRange(models.Model):

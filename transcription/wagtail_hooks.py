@@ -1,8 +1,10 @@
-"""The transcript pages in the Wagtail admin: a "Transcripts" menu item, the editor, its endpoints.
+"""The transcript pages in the Wagtail admin: a "Transcripts" menu, the editor, consents.
 
 URLs live under ``/admin/transcription/`` (see ``transcription.admin_views``
-for who may do what). The policy registered here scopes transcripts to the
-user's institution, as the archive's own records are scoped.
+and ``transcription.admin_consent`` for who may do what). The policies
+registered here scope transcripts and consents to the user's institution, as
+the archive's own records are scoped. The item's edit page links here through
+the archive's ``archive_item_admin_links`` hook (the archive imports no app).
 """
 
 from __future__ import annotations
@@ -10,13 +12,21 @@ from __future__ import annotations
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.widgets import HeaderButton
 from wagtail.permissions import register_permission_policy
 
+from archive.models import Asset
 from transcription import admin_views as views
-from transcription.models import Transcript
+from transcription.admin_consent import (
+    TRANSCRIPTION_MENU_HOOK,
+    ConsentViewSet,
+    consent_policy,
+)
+from transcription.models import Consent, Transcript
 
 register_permission_policy(Transcript, views.transcript_policy)
+register_permission_policy(Consent, consent_policy)
 
 transcript_urls = [
     path("", views.editor, name="transcription_admin_editor"),
@@ -79,10 +89,83 @@ class TranscriptsMenuItem(MenuItem):
 
 @hooks.register("register_admin_menu_item")
 def register_transcripts_menu_item():
-    return TranscriptsMenuItem(
-        # Translators: admin menu entry for the transcripts of recordings (and their editor).
+    return SubmenuMenuItem(
+        # Translators: admin menu of transcripts of recordings (the editor) and consents.
         _("Transcripts"),
-        reverse("transcription_admin_index"),
+        Menu(register_hook_name=TRANSCRIPTION_MENU_HOOK),
         icon_name="doc-full",
+        name="transcription",
         order=260,
     )
+
+
+@hooks.register(TRANSCRIPTION_MENU_HOOK)
+def register_transcript_list_menu_item():
+    return TranscriptsMenuItem(
+        # Translators: admin menu entry for the list of transcripts (and their editor).
+        _("Transcripts"),
+        reverse("transcription_admin_index"),
+        name="transcripts",
+        icon_name="doc-full",
+        order=100,
+    )
+
+
+@hooks.register("register_admin_viewset")
+def register_consent_viewset():
+    return ConsentViewSet()
+
+
+@hooks.register("archive_item_admin_links")
+def item_transcription_links(item, request) -> list[HeaderButton]:
+    """The "Transcripts" and "Consent" buttons on an item's edit page, when they apply.
+
+    Shown for recordings (an item with a media original, a transcript or a
+    consent) to users who may open transcripts or consents; both pages are
+    scoped by institution like the item's own.
+    """
+    user = request.user
+    consent = Consent.objects.filter(item=item).first()
+    is_recording = (
+        consent is not None
+        or Transcript.objects.filter(item=item).exists()
+        or Asset.objects.filter(item=item, role=Asset.Role.MEDIA).exists()
+    )
+    if not is_recording:
+        return []
+    buttons = []
+    if views.can_read(user):
+        buttons.append(
+            HeaderButton(
+                _("Transcripts"),
+                url=reverse("transcription_admin_item", args=[item.public_id]),
+                icon_name="doc-full",
+                priority=10,
+            )
+        )
+    if consent is not None and consent_policy.user_has_any_permission_for_instance(
+        user, ["change", "view"], consent
+    ):
+        action = (
+            "edit" if consent_policy.user_has_permission(user, "change") else "inspect"
+        )
+        buttons.append(
+            HeaderButton(
+                # Translators: button on an item's edit page leading to the interviewee's consent.
+                _("Consent"),
+                url=reverse(f"transcription_consent:{action}", args=[consent.pk]),
+                icon_name="lock",
+                priority=20,
+            )
+        )
+    elif consent is None and consent_policy.user_has_permission(user, "add"):
+        buttons.append(
+            HeaderButton(
+                # Translators: button on an item's edit page: record the interviewee's consent.
+                _("Record consent"),
+                url=reverse("transcription_consent:add") + f"?item={item.public_id}",
+                icon_name="lock",
+                priority=20,
+            )
+        )
+    return buttons

@@ -218,6 +218,8 @@ CELERY_TASK_ROUTES = {
     "ingest.*": {"queue": "ingest"},
     # Bookkeeping of transcription runs anywhere; only engine runs need the transcribe queue.
     "transcription.tasks.consents_review_task": {"queue": "celery"},
+    # Silenced listening copies decode and encode audio, like the engine runs.
+    "transcription.tasks.listening_silenced_task": {"queue": "transcribe"},
     "transcription.*": {"queue": "transcribe"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

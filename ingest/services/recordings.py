@@ -55,7 +55,7 @@ from ingest.media import (
 )
 from ingest.models import IngestEvent, IngestFile
 from ingest.services.pages import _file_refuse, _forget, file_claim
-from transcription.models import ClosedRange, Consent
+from transcription.models import Consent
 
 logger = logging.getLogger(__name__)
 
@@ -150,39 +150,45 @@ def consent_record(*, item: Item, consent: dict | None) -> tuple[Consent | None,
     (``ingest.batch.consent_read``). An item that already has a consent keeps
     it: it belongs to the archivists once recorded (edit it in the admin). The
     signed form is attached when its file is processed
-    (``consent_form_process``).
+    (``consent_form_process``). The writing is transcription's one consent
+    writer, ``transcription.services.consent_save`` (checks, closed passages,
+    access, silenced copies).
 
     Returns:
         (the item's consent or None, whether it was created now).
+
+    Raises:
+        ValidationError: the consent is refused, by field (``consent.closed`` …).
     """
+    from django.core.exceptions import ValidationError
+
+    from transcription.services import consent_save
+
     existing = Consent.objects.filter(item=item).first()
     if existing is not None or not consent:
         return existing, False
-    with transaction.atomic():
-        record = Consent(
+    try:
+        record = consent_save(
             item=item,
             allowed=consent["allowed"],
             valid_until=_date(consent.get("valid_until")),
             signed_on=_date(consent.get("signed_on")),
             notes=consent.get("notes") or "",
+            closed=[
+                {
+                    "start": passage["start"],
+                    "end": passage["end"],
+                    "until": _date(passage.get("until")),
+                    "reason": (passage.get("reason") or "")[:300],
+                }
+                for passage in consent.get("closed") or []
+            ],
         )
-        record.full_clean()
-        record.save()
-        for passage in consent.get("closed") or []:
-            closed = ClosedRange(
-                consent=record,
-                start=passage["start"],
-                end=passage["end"],
-                until=_date(passage.get("until")),
-                reason=(passage.get("reason") or "")[:300],
-            )
-            closed.full_clean()
-            closed.save()
-        # TODO(transcription issue): a ``consent_record`` service in
-        # transcription would own these writes; ingest makes them for now.
-        from transcription.services import consent_apply
-
-        consent_apply(consent=record)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+        raise ValidationError(
+            {f"consent.{name}" if name else "consent": m for name, m in errors.items()}
+        ) from exc
     return record, True
 
 
@@ -276,6 +282,11 @@ def recording_file_process(*, file: IngestFile) -> IngestFile:
                 )
             file.probe = probe.as_json()
             file = _file_done(file=file, status=IngestFile.Status.DONE, asset=asset)
+            # A consent recorded before its recording arrived closes passages
+            # now: make the silenced copy before the first listener asks.
+            from transcription.services.listening import listening_silenced_schedule
+
+            listening_silenced_schedule(item=item)
     except (RecordingRefused, MediaError) as exc:
         _forget(written)
         return _file_refuse(

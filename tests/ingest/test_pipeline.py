@@ -39,8 +39,17 @@ def storage_files(settings) -> dict[str, float]:
 
 
 def assert_no_orphans(settings) -> None:
-    """Every stored file is an original or a derivative on record; no temporary files."""
-    files = set(storage_files(settings))
+    """Every stored file is an original or a derivative on record; no temporary files.
+
+    Silenced listening copies are a cache named by their content (recording,
+    source and closed passages: ``transcription.selectors.silenced_relpath``),
+    not records, and are left out.
+    """
+    files = {
+        f
+        for f in storage_files(settings)
+        if not f.startswith("derivatives/listening_silenced/")
+    }
     temporary = {f for f in files if ".incoming-" in f}
     assert not temporary, temporary
     recorded = set(Asset.objects.values_list("storage_path", flat=True)) | set(

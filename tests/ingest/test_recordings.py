@@ -111,8 +111,11 @@ def decoded_seconds(path: Path) -> float:
 # The sample archive
 
 
-def test_the_samples_recordings_come_in_by_the_recording_route(settings):
-    report = sample_load()
+def test_the_samples_recordings_come_in_by_the_recording_route(
+    settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        report = sample_load()
     assert report.problems == []
     files = IngestFile.objects.filter(kind=IngestFile.Kind.MEDIA).order_by("pk")
     assert {f.display_name for f in files} == {
@@ -150,6 +153,15 @@ def test_the_samples_recordings_come_in_by_the_recording_route(settings):
     assert consent.signed_on == date(2026, 11, 2)
     assert [(r.start, r.end) for r in consent.closed_ranges.all()] == [(39.0, 48.5)]
     assert interview.access_level == AccessLevel.PUBLIC
+    # The consent came before its recording: the ingest made the copy with the
+    # closed passage silenced, so the first listener does not wait for it.
+    from transcription.selectors import silenced_relpath
+
+    silenced = Path(settings.ARCHIVE_STORAGE_ROOT) / silenced_relpath(
+        asset=media, closed=[(39.0, 48.5)]
+    )
+    assert silenced.exists()
+    assert decoded_seconds(silenced) == pytest.approx(63.85, abs=0.05)
     assert_no_orphans(settings)
 
 

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 
 from archive.access import can_view
 from archive.models import AccessLevel, Asset, Item
@@ -20,6 +21,7 @@ from transcription.models import (
 from transcription.services import (
     closed_ranges_for,
     consent_apply,
+    consent_save,
     consents_review,
     stricter,
     transcript_request,
@@ -183,3 +185,165 @@ def test_the_original_with_closed_passages_is_served_to_staff_only(client, tmp_p
     assert client.get(url).status_code == 403
     client.force_login(make_user("archivist", groups=["Archivists"]))
     assert client.get(url).status_code == 200
+
+
+# ---------------------------------------------------------------------------
+# consent_save: the one writer of consents and their closed passages
+# ---------------------------------------------------------------------------
+
+
+def _closed(*ranges, **fields) -> list[dict]:
+    return [{"start": a, "end": b, **fields} for a, b in ranges]
+
+
+def _problems(excinfo) -> str:
+    return " ".join(excinfo.value.message_dict["closed"])
+
+
+def test_consent_save_records_the_passages_in_order_and_applies_them(recording):
+    consent = consent_save(
+        item=recording,
+        allowed=Consent.Allowed.PUBLIC,
+        signed_on=date(2024, 5, 1),
+        notes="訪問後簽署",
+        closed=_closed((30, 35), (21, 25), reason="家事"),
+    )
+    passages = [(r.start, r.end, r.reason) for r in consent.closed_ranges.all()]
+    assert passages == [(21, 25, "家事"), (30, 35, "家事")]
+    assert [s.access_level for s in segments(recording)] == [
+        "",
+        "",
+        AccessLevel.STAFF,
+        AccessLevel.STAFF,
+    ]
+    assert consent.signed_on == date(2024, 5, 1) and consent.notes == "訪問後簽署"
+
+
+def test_consent_save_replaces_the_passages_of_an_existing_consent(recording):
+    first = consent_save(
+        item=recording, allowed=Consent.Allowed.PUBLIC, closed=_closed((21, 25))
+    )
+    second = consent_save(
+        item=recording,
+        allowed=Consent.Allowed.READING_ROOM,
+        closed=_closed((0, 5), (5, 8)),  # passages that only meet are fine
+    )
+    assert second.pk == first.pk and Consent.objects.count() == 1
+    assert ClosedRange.objects.filter(consent=second).count() == 2
+    assert [s.access_level for s in segments(recording)] == [
+        AccessLevel.STAFF,
+        "",
+        "",  # opened again: no longer inside a closed passage
+        "",
+    ]
+    recording.refresh_from_db()
+    assert recording.access_level == AccessLevel.READING_ROOM
+
+
+def test_consent_save_refuses_overlapping_passages_and_keeps_the_old_ones(recording):
+    consent_save(item=recording, allowed=Consent.Allowed.PUBLIC, closed=_closed((1, 2)))
+    with pytest.raises(ValidationError) as excinfo:
+        consent_save(
+            item=recording,
+            allowed=Consent.Allowed.STAFF,
+            closed=_closed((10, 20), (30, 32), (15, 25)),
+        )
+    assert "Closed passages 1 (0:10–0:20) and 3 (0:15–0:25) overlap" in _problems(
+        excinfo
+    )
+    consent = Consent.objects.get(item=recording)
+    assert consent.allowed == Consent.Allowed.PUBLIC
+    assert [(r.start, r.end) for r in consent.closed_ranges.all()] == [(1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        (20, 20, "Closed passage 1 must start before it ends (it runs 0:20–0:20)."),
+        (25, 21, "Closed passage 1 must start before it ends (it runs 0:25–0:21)."),
+        (-1, 5, "Closed passage 1 starts before the recording begins."),
+    ],
+)
+def test_consent_save_refuses_a_passage_that_does_not_start_before_it_ends(
+    recording, start, end, message
+):
+    with pytest.raises(ValidationError) as excinfo:
+        consent_save(
+            item=recording,
+            allowed=Consent.Allowed.PUBLIC,
+            closed=_closed((start, end)),
+        )
+    assert _problems(excinfo) == message
+    assert not Consent.objects.filter(item=recording).exists()
+
+
+def test_consent_save_refuses_passages_outside_the_recording(tmp_path):
+    from tests.transcription.doors import recording_make
+
+    item, _ = recording_make(tmp_path, seconds=40.0)
+    with pytest.raises(ValidationError) as excinfo:
+        consent_save(
+            item=item,
+            allowed=Consent.Allowed.PUBLIC,
+            closed=_closed((10, 12), (38, 45)),
+        )
+    assert _problems(excinfo) == (
+        "Closed passage 2 (0:38–0:45) is not inside the recording, which lasts 0:40."
+    )
+    # Within a second of the end is rounding, as the ingest allows.
+    consent_save(item=item, allowed=Consent.Allowed.PUBLIC, closed=_closed((38, 40.8)))
+
+
+def test_without_a_readable_file_the_transcript_gives_the_length(recording):
+    # The fixture's recording has no bytes on disk: the transcript's length counts.
+    consent_save(
+        item=recording, allowed=Consent.Allowed.PUBLIC, closed=_closed((0, 90))
+    )
+    Transcript.objects.filter(item=recording).update(duration=40.0)
+    with pytest.raises(ValidationError) as excinfo:
+        consent_save(
+            item=recording, allowed=Consent.Allowed.PUBLIC, closed=_closed((41.5, 50))
+        )
+    assert "which lasts 0:40" in _problems(excinfo)
+
+
+def test_consent_save_refuses_an_end_before_the_signature(recording):
+    with pytest.raises(ValidationError) as excinfo:
+        consent_save(
+            item=recording,
+            allowed=Consent.Allowed.PUBLIC,
+            signed_on=date(2024, 5, 1),
+            valid_until=date(2024, 4, 1),
+        )
+    assert list(excinfo.value.message_dict) == ["valid_until"]
+
+
+def test_the_ingest_records_consent_through_the_service(recording):
+    from ingest.services.recordings import consent_record
+
+    delivered = {
+        "allowed": "reading_room",
+        "valid_until": None,
+        "signed_on": "2024-05-01",
+        "notes": "",
+        "closed": [
+            {"start": 10.0, "end": 20.0, "until": None, "reason": ""},
+            {"start": 15.0, "end": 25.0, "until": "2030-01-01", "reason": "家事"},
+        ],
+    }
+    with pytest.raises(ValidationError) as excinfo:
+        consent_record(item=recording, consent=delivered)
+    assert list(excinfo.value.message_dict) == ["consent.closed"]
+    assert "overlap" in excinfo.value.message_dict["consent.closed"][0]
+    delivered["closed"][1]["start"] = 20.0
+    consent, created = consent_record(item=recording, consent=delivered)
+    assert created and consent.signed_on == date(2024, 5, 1)
+    assert [(r.start, r.until) for r in consent.closed_ranges.all()] == [
+        (10.0, None),
+        (20.0, date(2030, 1, 1)),
+    ]
+    recording.refresh_from_db()
+    assert recording.access_level == AccessLevel.READING_ROOM
+    # A consent once recorded belongs to the archivists: a redelivery keeps it.
+    delivered["allowed"] = "public"
+    assert consent_record(item=recording, consent=delivered) == (consent, False)
