@@ -15,11 +15,12 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[whisper-model,dev]'
 	touch $@
 
-# Browser code: Mirador and esbuild from package-lock.json, then one production
-# bundle that Django serves as a static file (node_modules/.yuecang/mirador, see STATICFILES_DIRS).
+# Browser code: Mirador, esbuild and axe-core (the accessibility checks of the browser
+# tests) from package-lock.json, then one production bundle that Django serves as a
+# static file (node_modules/.yuecang/mirador, see STATICFILES_DIRS).
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js 20 or later) is needed for the IIIF viewer"; exit 1; }
-	npm ci --no-audit --no-fund
+	npm ci --include=dev --no-audit --no-fund
 	touch $@
 
 node_modules/.yuecang/mirador/mirador.min.js: node_modules/.installed

@@ -34,6 +34,10 @@ def _periodic_schedule(sender, **kwargs) -> None:
             "task": "archive.tasks.fixity_sweep_task",
             "schedule": crontab(hour=2, minute=30),
         },
+        "scheduled exhibitions and pages published (and expired ones unpublished), every minute": {
+            "task": "themes.tasks.publish_scheduled_task",
+            "schedule": crontab(),
+        },
         "consents re-applied (expiries, closed passages whose date passed), nightly at 00:05": {
             "task": "transcription.tasks.consents_review_task",
             "schedule": crontab(hour=0, minute=5),

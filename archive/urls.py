@@ -18,6 +18,8 @@ urlpatterns = [
         name="page_preview",
     ),
     path("items/<str:item>/files/<int:asset>", views.asset_file, name="asset_file"),
+    path("items/<str:item>/cite.json", views.item_cite_csl, name="item_cite_csl"),
+    path("items/<str:item>/cite.bib", views.item_cite_bibtex, name="item_cite_bibtex"),
     path("institutions/", views.institution_list, name="institution_list"),
     path(
         "institutions/<slug:code>/", views.institution_detail, name="institution_detail"
@@ -29,6 +31,8 @@ urlpatterns = [
     path("", include("transcription.urls")),  # transcripts, listening copies
     # IIIF (Image API, Presentation, viewer): see iiif/urls.py.
     path("", include("iiif.urls")),
+    # The sitemap and robots.txt: see themes/urls.py.
+    path("", include("themes.urls")),
     # Wagtail serves its page tree last: the home page ("/"), the theme
     # libraries and their exhibitions (themes/models.py).
     path("", include(wagtail_urls)),

@@ -5,16 +5,20 @@ Views parse input, ask :mod:`archive.access` and the selectors, and render.
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from archive import selectors
+from archive import citations, selectors
 from archive.access import Decision, decide, is_archive_staff
 from archive.health import health_report
 from archive.http import PRIVATE_CACHE, item_refusal_response, ranged_file_response
@@ -60,6 +64,47 @@ def item_detail(request, item: str):
         PRIVATE_CACHE if obj.access_level != "public" else "no-cache"
     )
     return response
+
+
+def _citation_response(request, item: str, render_citation, content_type, ext):
+    obj = _item_or_404(item)
+    decision = decide(request.user, obj, request)
+    if not decision.allowed:
+        return item_refusal_response(request, decision, obj)
+    url = request.build_absolute_uri(reverse("item_detail", args=[obj.public_id]))
+    body = render_citation(obj, url, timezone.localdate())
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{obj.public_id}.{ext}"'
+    response["Cache-Control"] = (
+        PRIVATE_CACHE if obj.access_level != "public" else "no-cache"
+    )
+    return response
+
+
+@require_GET
+def item_cite_csl(request, item: str):
+    """The item's citation as CSL-JSON (a list of one item), for reference managers."""
+    return _citation_response(
+        request,
+        item,
+        lambda obj, url, day: json.dumps(
+            [citations.citation_csl(obj, url, day)], ensure_ascii=False, indent=2
+        ),
+        "application/vnd.citationstyles.csl+json",
+        "json",
+    )
+
+
+@require_GET
+def item_cite_bibtex(request, item: str):
+    """The item's citation as a BibTeX entry."""
+    return _citation_response(
+        request,
+        item,
+        citations.citation_bibtex,
+        "application/x-bibtex; charset=utf-8",
+        "bib",
+    )
 
 
 def _derivative_response(request, obj, asset: Asset, kind: str):

@@ -14,7 +14,7 @@ def _page_tree_after_migrate(sender, using="default", **kwargs) -> None:
 
     from archive.services import theme_libraries_ensure
     from themes.models import ThemeLibraryPage
-    from themes.services import page_tree_ensure
+    from themes.services import page_permissions_ensure, page_tree_ensure
 
     if (
         ThemeLibraryPage._meta.db_table
@@ -23,6 +23,7 @@ def _page_tree_after_migrate(sender, using="default", **kwargs) -> None:
         return  # migrated backwards past the page models
     theme_libraries_ensure()
     page_tree_ensure()
+    page_permissions_ensure()
 
 
 class ThemesConfig(AppConfig):

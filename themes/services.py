@@ -181,3 +181,71 @@ def page_tree_ensure(*, apps=None) -> dict[str, int]:
         )
         created["themes"] += 1
     return created
+
+
+def scheduled_pages_publish() -> int:
+    """Publish the revisions whose go-live time has come; unpublish expired pages.
+
+    Wagtail keeps scheduled publishing in the database and leaves running it
+    to a periodic job (its ``publish_scheduled`` command); beat runs this every
+    minute so a curator's scheduled exhibition appears on time without cron.
+
+    Returns:
+        How many pages and revisions were due (published or unpublished).
+    """
+    from django.core.management import call_command
+    from wagtail.models import Page, Revision
+
+    now = timezone.now()
+    due = (
+        Revision.objects.filter(approved_go_live_at__lte=now).count()
+        + Page.objects.filter(live=True, expire_at__lt=now).count()
+    )
+    if due:
+        call_command("publish_scheduled", verbosity=0)
+    return due
+
+
+#: Wagtail page permissions of the staff groups, held on the home page and so
+#: over the whole public tree: curators build and publish exhibitions and
+#: edit the theme-library pages; central library staff may do the same.
+PAGE_PERMISSIONS = {
+    "Curators": ["add_page", "change_page", "publish_page", "lock_page", "unlock_page"],
+    "Central library staff": [
+        "add_page",
+        "change_page",
+        "publish_page",
+        "lock_page",
+        "unlock_page",
+    ],
+}
+
+
+def page_permissions_ensure(*, apps=None) -> int:
+    """Give the staff groups that exist their page permissions on the home page.
+
+    Returns:
+        How many permissions were added.
+    """
+    apps = apps or live_apps
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    GroupPagePermission = apps.get_model("wagtailcore", "GroupPagePermission")
+    home = apps.get_model("themes", "HomePage").objects.order_by("path").first()
+    if home is None:
+        return 0
+    added = 0
+    for name, codenames in PAGE_PERMISSIONS.items():
+        group = Group.objects.filter(name=name).first()
+        if group is None:
+            continue
+        for permission in Permission.objects.filter(
+            content_type__app_label="wagtailcore",
+            content_type__model="page",
+            codename__in=codenames,
+        ):
+            _, made = GroupPagePermission.objects.get_or_create(
+                group_id=group.pk, page_id=home.pk, permission_id=permission.pk
+            )
+            added += made
+    return added

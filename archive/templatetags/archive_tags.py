@@ -1,6 +1,9 @@
 """Template helpers for public pages: the 繁/简 display switch and multilingual fields."""
 
+import re
+
 from django import template
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from archive.scripts import convert_for_display
@@ -31,3 +34,27 @@ def form_of(context, obj, field="title"):
     if script in ("hant", "hans") and getattr(obj, f"{field}_{script}", ""):
         return getattr(obj, f"{field}_{script}")
     return convert_for_display(str(getattr(obj, field, "") or ""), script)
+
+
+#: Han characters (CJK Unified Ideographs, Extension A, compatibility forms).
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@register.simple_tag(takes_context=True)
+def lang_attr(context, text):
+    """`` lang="zh-Hant"`` (or ``zh-Hans``) where Chinese is shown in a page of another language.
+
+    WCAG 3.1.2 (language of parts): on the English pages, a curator's Chinese
+    text says it is Chinese, in the script it is shown in (the 繁/简 switch);
+    on the Chinese pages, Chinese text shown in the other script says so too.
+    Text without Han characters gets nothing (it follows the page).
+    """
+    if not _HAN.search(str(text or "")):
+        return ""
+    request = context.get("request")
+    script = getattr(request, "display_script", "orig")
+    page = (get_language() or "").lower()
+    shown = "zh-Hans" if script == "hans" else "zh-Hant"
+    if page == shown.lower():
+        return ""
+    return mark_safe(f' lang="{shown}"')

@@ -44,6 +44,15 @@ ITEM_DOORS = {
     "asset_file": lambda f: [
         reverse("asset_file", args=[f.recording.public_id, f.media_asset_id])
     ],
+    # Citations of the item (archive/citations.py): CSL-JSON and BibTeX.
+    "item_cite_csl": lambda f: [
+        reverse("item_cite_csl", args=[f.item.public_id]),
+        reverse("item_cite_csl", args=[f.recording.public_id]),
+    ],
+    "item_cite_bibtex": lambda f: [
+        reverse("item_cite_bibtex", args=[f.item.public_id]),
+        reverse("item_cite_bibtex", args=[f.recording.public_id]),
+    ],
 }
 
 #: route name -> (method, list of URLs): doors that list or serve no single item.

@@ -134,3 +134,7 @@ def staff_groups_ensure() -> None:
                         content_type__app_label=label, codename__in=codenames
                     )
                 )
+    # Their Wagtail page permissions (themes.migrations.0005), on the home page.
+    from themes.services import page_permissions_ensure
+
+    page_permissions_ensure()

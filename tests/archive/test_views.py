@@ -169,3 +169,28 @@ def test_language_neutral_urls_do_not_vary_on_accept_language(client):
     assert image.status_code == 404
     assert "Accept-Language" not in image.get("Vary", "")
     assert "Content-Language" not in image
+
+
+@pytest.mark.parametrize(
+    ("stored", "hant", "hans"),
+    [
+        # Traditional text is never run through Simplified-to-Traditional:
+        # OpenCC would read 卷上 as "roll up" and write 捲上.
+        ("三字經 卷上", "三字經 卷上", "三字经 卷上"),
+        ("卷上", "卷上", "卷上"),
+        ("皇后", "皇后", "皇后"),
+        ("咸豐三年", "咸豐三年", "咸丰三年"),
+        # Simplified text is converted, phrases included.
+        ("广州的图书馆", "廣州的圖書館", "广州的图书馆"),
+        ("头发", "頭髮", "头发"),
+        ("咸丰三年", "咸豐三年", "咸丰三年"),
+        # Cantonese characters stay as they are in both scripts.
+        ("我哋喺度食咗飯", "我哋喺度食咗飯", "我哋喺度食咗饭"),
+    ],
+)
+def test_display_conversion_never_rewrites_traditional_text(stored, hant, hans):
+    from archive.scripts import convert_for_display
+
+    assert convert_for_display(stored, "hant") == hant
+    assert convert_for_display(stored, "hans") == hans
+    assert convert_for_display(stored, "orig") == stored

@@ -35,6 +35,7 @@ def exhibition_make(
     stores them (``themes/blocks.py`` documents each block's value).
     """
     parent = theme_page(theme)
+    fields.setdefault("live", publish)  # a draft is not live until published
     page = ExhibitionPage(title=title, slug=slug, **fields)
     page.body = json.dumps(body or [])
     parent.add_child(instance=page)

@@ -77,6 +77,26 @@
     });
   }
 
+  /* Mirador 4.0.0 puts aria-orientation and aria-label on the MUI Tabs root
+   * <div>, which has no role (axe: aria-allowed-attr, critical); the inner
+   * [role=tablist] already carries both. Fixed upstream (ProjectMirador/mirador
+   * #4268, PR #4269) after 4.0.0: until a release has it, remove them here. */
+  function repairTabsAria(element) {
+    function repair() {
+      element.querySelectorAll(".MuiTabs-root:not([role])").forEach(function (node) {
+        node.removeAttribute("aria-orientation");
+        node.removeAttribute("aria-label");
+      });
+    }
+    repair();
+    new MutationObserver(repair).observe(element, {
+      childList: true,
+      subtree: true,
+      attributes: true,
+      attributeFilter: ["aria-orientation", "aria-label"],
+    });
+  }
+
   function start(element) {
     var compare = element.dataset.mirador === "compare";
     var wide = window.matchMedia(WIDE).matches;
@@ -119,6 +139,7 @@
       workspaceControlPanel: { enabled: compare && wide },
     });
     if (compare) stackWhenNarrow(viewer, windowIds);
+    repairTabsAria(element);
     element.miradorViewer = viewer;
   }
 
