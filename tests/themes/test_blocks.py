@@ -202,7 +202,10 @@ def test_chosen_item_ids_reads_every_block_once_in_order():
 
 def test_text_block_renders_rich_text(client, db):
     html = render(client, ("text", "<h2>茶樓</h2><p>一盅兩件。</p>"))
-    assert '<div class="block-text" lang="zh-Hant"><h2>茶樓</h2><p>一盅兩件。</p></div>' in html
+    assert (
+        '<div class="block-text" lang="zh-Hant"><h2>茶樓</h2><p>一盅兩件。</p></div>'
+        in html
+    )
 
 
 def test_page_links_the_block_css_and_clip_script(client, db):
