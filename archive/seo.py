@@ -353,3 +353,43 @@ def item_meta(item: Item, request) -> PageMeta:
         image_alt=title,
         jsonld=item_jsonld(item, request),
     )
+
+
+def institution_meta(institution: Institution, request) -> PageMeta:
+    """The sharing tags of an institution's page (``/institutions/{code}/``)."""
+    name = _display_form(institution, "name", request)
+    url = absolute_url(request, reverse("institution_detail", args=[institution.code]))
+    data = institution_jsonld(institution, request)
+    data["@context"] = "https://schema.org"
+    return PageMeta(
+        title=name,
+        description=str(institution.get_kind_display()),
+        url=url,
+        type="website",
+        jsonld=data,
+    )
+
+
+def institution_list_meta(institutions, request) -> PageMeta:
+    """The sharing tags of the list of institutions (``/institutions/``)."""
+    from django.utils.translation import gettext
+
+    return PageMeta(
+        title=gettext("Institutions"),
+        description=", ".join(
+            _display_form(institution, "name", request) for institution in institutions
+        ),
+        url=absolute_url(request, reverse("institution_list")),
+        jsonld={
+            "@context": "https://schema.org",
+            "@type": "ItemList",
+            "itemListElement": [
+                {
+                    "@type": "ListItem",
+                    "position": n,
+                    "item": institution_jsonld(institution, request),
+                }
+                for n, institution in enumerate(institutions, start=1)
+            ],
+        },
+    )

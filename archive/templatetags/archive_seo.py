@@ -44,3 +44,15 @@ def item_citations(context, item):
         "csl_url": reverse("item_cite_csl", args=[item.public_id]),
         "bibtex_url": reverse("item_cite_bibtex", args=[item.public_id]),
     }
+
+
+@register.inclusion_tag("archive/includes/meta.html", takes_context=True)
+def institution_meta(context, institution):
+    """The sharing tags of an institution's page (in <head>)."""
+    return {"meta": seo.institution_meta(institution, context["request"])}
+
+
+@register.inclusion_tag("archive/includes/meta.html", takes_context=True)
+def institution_list_meta(context, institutions):
+    """The sharing tags of the list of institutions (in <head>)."""
+    return {"meta": seo.institution_list_meta(list(institutions), context["request"])}

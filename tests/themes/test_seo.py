@@ -295,3 +295,28 @@ def test_theme_page_image_is_its_first_public_item(client, sample):
     names = [e["item"]["name"] for e in data["mainEntity"]["itemListElement"]]
     assert names[0] == "三字經 卷上"
     assert Collection.objects.filter(code="gzdd-jing").exists()
+
+
+def test_institution_pages_describe_the_library(client, db):
+    from tests.archive.factories import InstitutionFactory
+
+    library = InstitutionFactory(
+        code="seo-lib", name="荔灣區圖書館</script>", name_en="Liwan District Library"
+    )
+    html = client.get("/institutions/seo-lib/", HTTP_ACCEPT_LANGUAGE="en").content
+    html = html.decode()
+    assert canonical(html).endswith("/institutions/seo-lib/")
+    assert meta(html, "og:title") == ["Liwan District Library"]
+    (data,) = jsonld(html)
+    assert data["@type"] in ("Library", "Organization")
+    # The record's own name, its other forms as alternates; nothing escapes the script.
+    assert data["name"] == "荔灣區圖書館</script>"
+    assert data["alternateName"] == "Liwan District Library"
+    assert "荔灣區圖書館</script>" not in html.split("ld+json")[1].split("</script>")[0]
+
+    listing = client.get("/institutions/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    (items,) = jsonld(listing)
+    assert items["@type"] == "ItemList"
+    names = [e["item"]["name"] for e in items["itemListElement"]]
+    assert "荔灣區圖書館</script>" in names
+    assert canonical(listing).endswith("/institutions/")
