@@ -300,7 +300,7 @@ def test_theme_page_image_is_its_first_public_item(client, sample):
 def test_institution_pages_describe_the_library(client, db):
     from tests.archive.factories import InstitutionFactory
 
-    library = InstitutionFactory(
+    InstitutionFactory(
         code="seo-lib", name="荔灣區圖書館</script>", name_en="Liwan District Library"
     )
     html = client.get("/institutions/seo-lib/", HTTP_ACCEPT_LANGUAGE="en").content
