@@ -32,6 +32,7 @@ install: $(VENV)/.installed node_modules/.yuecang/mirador/mirador.min.js
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_sample
+	$(PY) manage.py sample_exhibition
 	$(PY) manage.py demo_accounts
 	@echo "Serving http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/, user admin, password yuecang-demo)"
 	@mkdir -p var; \

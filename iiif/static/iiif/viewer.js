@@ -8,6 +8,28 @@
  * The configuration lives here rather than in inline scripts so that pages can
  * run under a Content-Security-Policy without 'unsafe-inline' for scripts.
  * Mirador settings: node_modules/mirador/src/config/settings.js.
+ *
+ * Deep links. An item page or the compare page opens at a page, and optionally
+ * zoomed to a region of it, when its URL says so:
+ *
+ *   /items/{item}/#page=N                 page N (1-based position of the canvas
+ *                                         in the manifest, as in the index panel)
+ *   /items/{item}/#page=N&xywh=x,y,w,h    page N, zoomed so that the region fills
+ *                                         the viewer (x,y,w,h in the page's
+ *                                         full-size pixels, as the xywh= media
+ *                                         fragment of IIIF Presentation 3.0 §4.3;
+ *                                         a "pixel:" prefix is accepted)
+ *   /items/{item}/?page=N&xywh=x,y,w,h    the same as query parameters, which
+ *                                         survive being copied into other tools
+ *
+ * When the fragment names a page or a region it wins, whole, over the query. A
+ * region without a page is on page 1. A page that is not a whole number from 1
+ * to the number of pages opens the first page, without a region; a malformed
+ * region is ignored, and one running past the page's edge is cut at the edge.
+ * On the compare page (/viewer/?item=A&item=B#page=N) every window opens at its
+ * own page N. Following a link to another #page= on the same page (the
+ * hashchange event) turns the viewer to that page, and to that region or the
+ * whole page. The viewer never writes the fragment back.
  */
 (function () {
   "use strict";
@@ -97,6 +119,123 @@
     });
   }
 
+  /* ---- Deep links (#page=N&xywh=x,y,w,h; see the header) ---- */
+
+  var PAGE = /^[1-9]\d{0,8}$/;
+  var NUMBER = "(\\d+(?:\\.\\d+)?)";
+  var XYWH = new RegExp("^(?:pixel:)?" + [NUMBER, NUMBER, NUMBER, NUMBER].join(",") + "$");
+  /* How long to wait for a window's manifest and first tiles before giving up. */
+  var LINK_TIMEOUT_MS = 30000;
+  var LINK_POLL_MS = 100;
+
+  /* {page, region} from "#page=..&xywh=.." or "?page=..&xywh=..", or null when
+   * the text names neither. page is null when it is not a whole number >= 1;
+   * region is [x, y, w, h] or null. */
+  function parseLink(text) {
+    var params = new URLSearchParams((text || "").replace(/^[#?]/, ""));
+    if (!params.has("page") && !params.has("xywh")) return null;
+    var page = params.has("page") ? (params.get("page") || "").trim() : "1";
+    var match = XYWH.exec((params.get("xywh") || "").trim());
+    var region = match ? match.slice(1).map(Number) : null;
+    return {
+      page: PAGE.test(page) ? Number(page) : null,
+      region: region && region[2] > 0 && region[3] > 0 ? region : null,
+    };
+  }
+
+  /* The fragment wins over the query when it is a deep link. */
+  function deepLink() {
+    return parseLink(window.location.hash) || parseLink(window.location.search);
+  }
+
+  /* The canvas a link names in a window's manifest and its region cut to the
+   * canvas: out of range (or no valid page) is the first canvas, whole. */
+  function linkTarget(state, windowId, link) {
+    var canvases = window.Mirador.getCanvases(state, { windowId: windowId });
+    var canvas = link.page ? canvases[link.page - 1] : null;
+    if (!canvas) return { canvas: canvases[0], region: null };
+    var region = link.region;
+    var width = canvas.getWidth();
+    var height = canvas.getHeight();
+    if (region && (region[0] >= width || region[1] >= height)) region = null;
+    if (region) {
+      region = [region[0], region[1], Math.min(region[2], width - region[0]), Math.min(region[3], height - region[1])];
+    }
+    return { canvas: canvas, region: region };
+  }
+
+  /* The viewport {x, y, zoom} that fits a canvas region into the viewer.
+   * Mirador's OpenSeadragon world lays the visible canvases side by side
+   * (two in book view, right to left for our Chinese volumes) and scales
+   * them to a common height, so the region is mapped through the window's
+   * CanvasWorld. OpenSeadragon's zoom is 1 / (viewport width in world units). */
+  function regionViewport(state, windowId, canvas, region, containerSize) {
+    var world = window.Mirador.getCurrentCanvasWorld(state, { windowId: windowId });
+    var place = world.canvasToWorldCoordinates(canvas.id);
+    var scale = place[2] / canvas.getWidth();
+    var width = region[2] * scale;
+    var height = region[3] * scale;
+    var viewWidth = Math.max(width, (height * containerSize.x) / containerSize.y);
+    return {
+      x: place[0] + (region[0] + region[2] / 2) * scale,
+      y: place[1] + (region[1] + region[3] / 2) * scale,
+      zoom: 1 / viewWidth,
+    };
+  }
+
+  /* Call check() until it returns something, then done(thatThing); stop when a
+   * newer link for the same window has started, or after LINK_TIMEOUT_MS. */
+  function whenReady(pending, windowId, token, check, done) {
+    var deadline = Date.now() + LINK_TIMEOUT_MS;
+    (function poll() {
+      if (pending[windowId] !== token) return;
+      var result = check();
+      if (result) done(result);
+      else if (Date.now() < deadline) window.setTimeout(poll, LINK_POLL_MS);
+    })();
+  }
+
+  /* Turn a window to the link's page (setCanvas, with the canvas id read from
+   * the manifest Mirador fetched) and zoom to its region (updateViewport).
+   * With wholePage, a link without a region shows its whole page, so that a
+   * same-page link to another page does not keep the previous zoom. */
+  function followLink(viewer, windowId, link, options) {
+    var M = window.Mirador;
+    var store = viewer.store;
+    var token = {};
+    options.pending[windowId] = token;
+    function manifestLoaded() {
+      var state = store.getState();
+      var win = state.windows[windowId];
+      return win && win.canvasId && M.getCanvases(state, { windowId: windowId }).length ? state : null;
+    }
+    whenReady(options.pending, windowId, token, manifestLoaded, function (state) {
+      var target = linkTarget(state, windowId, link);
+      if (state.windows[windowId].canvasId !== target.canvas.id) {
+        store.dispatch(M.setCanvas(windowId, target.canvas.id));
+      }
+      var region = target.region;
+      if (!region && options.wholePage) region = [0, 0, target.canvas.getWidth(), target.canvas.getHeight()];
+      if (!region) return;
+      /* Mirador sets OpenSeadragon's first view when the first tile arrives,
+       * from the viewer state it had when OpenSeadragon started: wait until
+       * then, or that first view would replace ours. */
+      function osdReady() {
+        var now = store.getState();
+        var ref = M.OSDReferences.get(windowId);
+        var osd = ref && ref.current;
+        if (!osd || !osd.viewport || osd.tileCache.numTilesLoaded() === 0) return null;
+        if (M.getVisibleCanvasIds(now, { windowId: windowId }).indexOf(target.canvas.id) === -1) return null;
+        var size = osd.viewport.getContainerSize();
+        return size.x > 0 && size.y > 0 ? { state: now, size: size } : null;
+      }
+      whenReady(options.pending, windowId, token, osdReady, function (ready) {
+        var viewport = regionViewport(ready.state, windowId, target.canvas, region, ready.size);
+        store.dispatch(M.updateViewport(windowId, viewport));
+      });
+    });
+  }
+
   function start(element) {
     var compare = element.dataset.mirador === "compare";
     var wide = window.matchMedia(WIDE).matches;
@@ -105,6 +244,7 @@
     var windowIds = manifests.map(function (_, index) {
       return element.id + "-window-" + (index + 1);
     });
+    var link = deepLink();
     var availableLanguages = {};
     Object.keys(LANGUAGES).forEach(function (code) {
       var key = LANGUAGES[code];
@@ -129,7 +269,11 @@
         defaultPosition: compare ? "off" : element.dataset.thumbnails || "far-bottom",
       },
       windows: manifests.map(function (manifest, index) {
-        return { id: windowIds[index], manifestId: manifest };
+        /* Open at the linked page straight away rather than turning to it
+         * after page 1 has loaded; followLink checks the result. */
+        var config = { id: windowIds[index], manifestId: manifest };
+        if (link && link.page) config.canvasIndex = link.page - 1;
+        return config;
       }),
       workspace: {
         type: compare ? "mosaic" : "single",
@@ -141,6 +285,19 @@
     if (compare) stackWhenNarrow(viewer, windowIds);
     repairTabsAria(element);
     element.miradorViewer = viewer;
+    var pending = {};
+    if (link) {
+      windowIds.forEach(function (windowId) {
+        followLink(viewer, windowId, link, { wholePage: false, pending: pending });
+      });
+    }
+    window.addEventListener("hashchange", function () {
+      var changed = parseLink(window.location.hash);
+      if (!changed) return; /* an in-page anchor, not a deep link */
+      windowIds.forEach(function (windowId) {
+        followLink(viewer, windowId, changed, { wholePage: true, pending: pending });
+      });
+    });
   }
 
   function startAll() {
