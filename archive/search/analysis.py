@@ -1,0 +1,471 @@
+"""The search analyzer: stored text and queries to the terms every engine indexes.
+
+One analyzer feeds the embedded engine and OpenSearch alike (DESIGN.md,
+"Cantonese text, one analyzer for every engine"; issue 7 part 1), so both
+find the same documents for the same query.
+
+**Folding.** :func:`fold` is :func:`archive.text.normalise_for_search` (width,
+case, OpenCC to one Traditional Hong Kong representative, 着/著) followed by
+the search-only variant table ``data/variants.tsv`` (old printed forms such as
+靑/青 and 淸/清 common in Dadian text, 鬥/鬭/闘, 妳/你 ...: only pairs that
+the normaliser keeps apart) and by NFKC on the Kangxi radicals (U+2F00 to
+U+2FDF; PDF and OCR text writes ⼈ for 人). Every step maps one character to
+one character, so offsets into the folded text are offsets into the stored
+text and hits can be highlighted in what the archive stores.
+
+**Units and positions.** The folded text is read as *units*: a CJK character
+(Han, kana, hangul; 〇 included), or a word of letters and digits (Latin,
+Greek, Cyrillic ...). Everything else (punctuation, symbols, emoji) is
+dropped. Each unit takes the next position; a run of dropped characters
+between two units adds one extra position, so a phrase does not match
+across a comma. Whitespace adds nothing: Chinese is written without spaces,
+so a space or line break between two CJK characters (Whisper's pauses, a
+Dadian column break) does not split a word. Positions are shared by all
+fields, which lets an engine match a phrase whose terms lie in different
+fields (``1938年``: a word then a unigram; OpenSearch ``field_masking_span``,
+or one positional field with field-prefixed terms).
+
+**Fields** (:class:`Field`), one term per token:
+
+- ``cjk1``: every CJK character (unigrams), so a one-character query matches.
+- ``cjk2``: every pair of neighbouring CJK characters (overlapping bigrams,
+  at the position of the first). A query of two or more characters becomes
+  its bigrams, so any substring matches, and a run of them at consecutive
+  positions is an exact phrase. This is Lucene's ``CJKBigramFilter`` with
+  ``outputUnigrams`` (unigrams and bigrams sharing positions), with the two
+  kinds in separate fields so that ranking can weigh a bigram hit (a
+  two-character word) above scattered single characters, and so that an
+  engine without position lengths needs no special case. Lucene joins only
+  characters that touch; this analyzer also joins across whitespace, as
+  above.
+- ``word``: Latin words and numbers, case-folded and ASCII-folded
+  (``Café`` → ``cafe``, ``ß`` → ``ss``).
+- ``jyutping``, ``jyutping_toneless``: the syllable of each CJK character,
+  with tone (``gwong2``) and without (``gwong``), at the character's position;
+  ``jyutping_word``: each word's syllables joined without tones (``gwongzau``),
+  at the position of its first character. See :mod:`archive.search.jyutping`.
+
+If the output changes for any input, raise :data:`ANALYZER_VERSION`;
+:func:`analyzer_fingerprint` also covers the normaliser, the variant table
+and the OpenCC and pycantonese versions, so an index can tell it is stale.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache, partial
+from importlib import resources
+from itertools import repeat
+from operator import add
+from typing import NamedTuple
+
+from archive.search.jyutping import run_words, to_hong_kong, toneless, word_syllables
+from archive.text import NORMALISER_VERSION, fold_char
+
+#: Raised whenever :func:`analyze` gives different tokens for some input.
+ANALYZER_VERSION = 1
+
+
+class Field(enum.StrEnum):
+    """The indexed fields; every engine maps these names to its own."""
+
+    CJK1 = "cjk1"
+    CJK2 = "cjk2"
+    WORD = "word"
+    JYUTPING = "jyutping"
+    JYUTPING_TONELESS = "jyutping_toneless"
+    JYUTPING_WORD = "jyutping_word"
+
+
+class Token(NamedTuple):
+    """One indexed term.
+
+    Attributes:
+        field: the :class:`Field` it belongs to.
+        term: the folded term (``廣州``, ``gwong2``, ``cafe``).
+        position: its position, shared across fields (see the module docstring).
+        start: offset of its first character in the text given to :func:`analyze`.
+        end: offset just past its last character, so ``text[start:end]`` is
+            what to highlight.
+    """
+
+    field: Field
+    term: str
+    position: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A run of CJK characters that bigram together, or one word.
+
+    Attributes:
+        is_cjk: True for a CJK run, False for a word.
+        text: the folded CJK characters (spaces left out), or the folded word.
+        position: the position of the first unit; a CJK run's characters take
+            consecutive positions from here.
+        spans: ``(start, end)`` offsets into the original text, one per CJK
+            character, or one for the word.
+    """
+
+    is_cjk: bool
+    text: str
+    position: int
+    spans: tuple[tuple[int, int], ...]
+
+    @property
+    def start(self) -> int:
+        """Offset of the chunk's first character."""
+        return self.spans[0][0]
+
+    @property
+    def end(self) -> int:
+        """Offset just past the chunk's last character."""
+        return self.spans[-1][1]
+
+
+# ---------------------------------------------------------------------------
+# Folding
+
+
+def load_table(name: str) -> list[list[str]]:
+    """Rows of a tab-separated file in ``data/``: no comments, no header line."""
+    text = resources.files("archive.search").joinpath("data", name).read_text("utf-8")
+    rows = []
+    lines = (line for line in text.splitlines() if line and not line.startswith("#"))
+    next(lines, None)  # the header
+    for line in lines:
+        rows.append(line.split("\t"))
+    return rows
+
+
+def _variants_bytes() -> bytes:
+    path = resources.files("archive.search").joinpath("data", "variants.tsv")
+    return path.read_bytes()
+
+
+@cache
+def search_variants() -> dict[str, str]:
+    """The variant table, folded: folded variant → folded form (loaded once).
+
+    Returns:
+        A mapping of single characters; a row whose two sides already fold
+        together, or that is not one character each side, is left out.
+    """
+    table: dict[str, str] = {}
+    for row in load_table("variants.tsv"):
+        if len(row) < 2:
+            continue
+        variant, form = (fold_char(side) if len(side) == 1 else "" for side in row[:2])
+        if variant and form and variant != form:
+            table[variant] = form
+    # Follow chains (a form that is itself a variant) to their end.
+    for variant, form in table.items():
+        seen = {variant}
+        while form in table and form not in seen:
+            seen.add(form)
+            form = table[form]
+        table[variant] = form
+    return table
+
+
+def _fold_one(char: str) -> str:
+    code = ord(char)
+    if 0x2F00 <= code <= 0x2FDF:  # Kangxi radicals: ⼈ → 人
+        normal = unicodedata.normalize("NFKC", char)
+        if len(normal) == 1:
+            char = normal
+    folded = fold_char(char)
+    return search_variants().get(folded, folded)
+
+
+class _SearchFoldTable(dict):
+    """``str.translate`` table filled on demand: each code point is folded once."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_one(chr(code))
+        self[code] = folded
+        return folded
+
+
+_FOLD = _SearchFoldTable()
+
+
+def fold(text: str) -> str:
+    """Fold text for search: the shared normaliser, then the search-only variants.
+
+    Args:
+        text: any text.
+
+    Returns:
+        A string of the same length, character ``i`` being the fold of input
+        character ``i``.
+    """
+    return text.translate(_FOLD)
+
+
+# ---------------------------------------------------------------------------
+# Character classes
+
+#: One letter per character class, so that a whole text is classified with one
+#: ``str.translate`` and its units found with one regular expression.
+_CJK, _WORD, _MARK, _SPACE, _OTHER = "c", "w", "m", "s", "o"
+
+
+def _classify(char: str) -> str:
+    code = ord(char)
+    category = unicodedata.category(char)
+    if category[0] == "M":
+        return _MARK
+    if code >= 0x2E80 and category in ("Lo", "Lm", "Nl"):
+        return _CJK
+    if char.isalnum():
+        return _WORD
+    # Invisible format characters (zero-width space, joiners) separate nothing.
+    if char.isspace() or category == "Cf":
+        return _SPACE
+    return _OTHER
+
+
+class _ClassTable(dict):
+    """``str.translate`` table: code point → its class letter, filled on demand."""
+
+    def __missing__(self, code: int) -> str:
+        kind = _classify(chr(code))
+        self[code] = kind
+        return kind
+
+
+_CLASSES = _ClassTable()
+
+#: A CJK run (characters with their marks, spaces allowed between them), a
+#: word (letters, digits and marks), or a stretch of dropped characters.
+_UNIT = re.compile(r"(cm*(?:s*cm*)*)|(w[wm]*)|([om]+)")
+_CJK_CHAR = re.compile(r"cm*")
+
+#: ASCII folding of letters beyond what NFKD and mark stripping give (as
+#: Lucene's ASCIIFoldingFilter does for these).
+_ASCII_EXTRA = {"æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "þ": "th", "ð": "d"}
+
+
+def _ascii_fold(char: str) -> str:
+    if char.isascii():
+        return char
+    lowered = char.casefold()
+    if lowered in _ASCII_EXTRA:
+        return _ASCII_EXTRA[lowered]
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if stripped and stripped.isascii() and stripped.isalnum():
+        return stripped.lower()
+    # Combining marks inside a word are dropped ("e" + U+0301 is "e").
+    return "" if unicodedata.combining(char) else lowered
+
+
+class _AsciiTable(dict):
+    def __missing__(self, code: int) -> str:
+        folded = _ascii_fold(chr(code))
+        self[code] = folded
+        return folded
+
+
+_ASCII = _AsciiTable()
+
+
+# ---------------------------------------------------------------------------
+# Tokenising
+
+
+def chunks(text: str, *, folded: str | None = None) -> list[Chunk]:
+    """Split text into CJK runs and words, with positions and original offsets.
+
+    Args:
+        text: the text as stored (or as typed).
+        folded: ``fold(text)`` if the caller already has it.
+
+    Returns:
+        The chunks in order of position.
+    """
+    if folded is None:
+        folded = fold(text)
+    classes = folded.translate(_CLASSES)
+    result: list[Chunk] = []
+    position = 0
+    gap = False  # dropped characters since the last unit
+    for match in _UNIT.finditer(classes):
+        start, end = match.span()
+        if match.lastindex == 3:
+            gap = True
+            continue
+        if gap and position:
+            position += 1
+        gap = False
+        if match.lastindex == 1:
+            if classes.count("c", start, end) == end - start:  # the usual case
+                run = folded[start:end]
+                spans = tuple(
+                    zip(range(start, end), range(start + 1, end + 1), strict=True)
+                )
+            else:
+                spans = tuple(m.span() for m in _CJK_CHAR.finditer(classes, start, end))
+                run = "".join([folded[i] for i, _ in spans])
+            result.append(Chunk(True, run, position, spans))
+            position += len(spans)
+        else:
+            word = folded[start:end].translate(_ASCII)
+            if word:
+                result.append(Chunk(False, word, position, ((start, end),)))
+                position += 1
+    return result
+
+
+#: A word's Jyutping tokens relative to the word: (field, term, first char, last char).
+_WordTokens = tuple[tuple[Field, str, int, int], ...]
+
+
+@lru_cache(maxsize=200_000)
+def _word_tokens(word: str) -> _WordTokens:
+    """The Jyutping tokens of one word (Hong Kong Traditional), relative to it."""
+    syllables = word_syllables(word)
+    entries: list[tuple[Field, str, int, int]] = []
+    for i, syllable in enumerate(syllables):
+        if syllable is not None:
+            entries.append((Field.JYUTPING, syllable, i, i))
+            entries.append((Field.JYUTPING_TONELESS, toneless(syllable), i, i))
+    if len(syllables) > 1 and None not in syllables:
+        joined = "".join(toneless(syllable) for syllable in syllables)
+        entries.append((Field.JYUTPING_WORD, joined, 0, len(syllables) - 1))
+    return tuple(entries)
+
+
+_new_token = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__
+_make_token = partial(tuple.__new__, Token)  # Token from a tuple of its fields
+
+
+def _tokens(text: str, *, cjk: bool, jyutping: bool) -> list[Token]:
+    tokens: list[Token] = []
+    new = _new_token
+    # Jyutping reads the text in Hong Kong Traditional, converted phrase by
+    # phrase in one call (see archive.search.jyutping).
+    hong_kong = to_hong_kong(text) if jyutping else None
+    for chunk in chunks(text):
+        position = chunk.position
+        spans = chunk.spans
+        if not chunk.is_cjk:
+            if cjk:
+                start, end = spans[0]
+                tokens.append(
+                    new(Token, (Field.WORD, chunk.text, position, start, end))
+                )
+            continue
+        folded = chunk.text
+        size = len(spans)
+        first, last = spans[0][0], spans[-1][1]
+        if last - first == size:  # contiguous characters, the usual case
+            starts: Sequence[int] = range(first, last)
+            ends: Sequence[int] = range(first + 1, last + 1)
+        else:
+            starts = [start for start, _ in spans]
+            ends = [end for _, end in spans]
+        if cjk:
+            # Built with zip and map (C loops): these are most of the tokens.
+            positions = range(position, position + size)
+            tokens += map(
+                _make_token,
+                zip(
+                    repeat(Field.CJK1, size),
+                    folded,
+                    positions,
+                    starts,
+                    ends,
+                    strict=True,
+                ),
+            )
+            tokens += map(
+                _make_token,
+                zip(
+                    repeat(Field.CJK2, size - 1),
+                    map(add, folded, folded[1:]),
+                    positions[:-1],
+                    starts[:-1],
+                    ends[1:],
+                    strict=True,
+                ),
+            )
+        if jyutping:
+            if hong_kong is None:
+                run = "".join([text[start] for start in starts])
+                run = to_hong_kong(run) or run
+            elif last - first == size:
+                run = hong_kong[first:last]
+            else:
+                run = "".join([hong_kong[start] for start in starts])
+            word_tokens = _word_tokens
+            tokens += [
+                new(Token, (field, term, position + k + i, starts[k + i], ends[k + j]))
+                for k, word in run_words(run)
+                for field, term, i, j in word_tokens(word)
+            ]
+    return tokens
+
+
+def analyze(text: str, *, jyutping: bool = True) -> list[Token]:
+    """The tokens of a text, for indexing a document or matching a query.
+
+    Args:
+        text: the text as stored (or as typed); never modified.
+        jyutping: include the Jyutping fields (documents); queries written in
+            characters do not need them.
+
+    Returns:
+        The tokens, each field's in order of position (chunk by chunk: the
+        unigrams and bigrams of a run, then its Jyutping);
+        ``text[token.start:token.end]`` is the stored text each stands for.
+    """
+    return _tokens(text, cjk=True, jyutping=jyutping)
+
+
+def jyutping_terms(text: str) -> list[Token]:
+    """Only the Jyutping tokens of a text (the three ``jyutping*`` fields).
+
+    廣州 gives ``gwong2``, ``zau1`` (field ``jyutping``), ``gwong``, ``zau``
+    (``jyutping_toneless``) and ``gwongzau`` (``jyutping_word``), with the
+    positions and offsets :func:`analyze` gives them.
+
+    Args:
+        text: the text as stored.
+
+    Returns:
+        The tokens, each field's in order of position.
+    """
+    return _tokens(text, cjk=False, jyutping=True)
+
+
+@cache
+def analyzer_fingerprint() -> str:
+    """What an index built now depends on; a different value means reindex.
+
+    Returns:
+        A short string naming the analyzer and normaliser versions, a hash of
+        the variant table and the OpenCC and pycantonese versions.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    def package(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "?"
+
+    variants = hashlib.sha256(_variants_bytes()).hexdigest()[:12]
+    return (
+        f"analyzer={ANALYZER_VERSION};normaliser={NORMALISER_VERSION};"
+        f"variants={variants};opencc={package('OpenCC')};"
+        f"pycantonese={package('pycantonese')}"
+    )
