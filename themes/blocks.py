@@ -246,13 +246,18 @@ def iiif_image_view(*, item, sequence: int, region: str, request=None, user=None
         return f"{service}/{region_path}/{width},/0/default.jpg"
 
     fallback = max([n for n in widths if n <= IMAGE_DEFAULT_WIDTH] or widths[:1])
+    # The viewer's deep link (iiif/static/iiif/viewer.js): the page, and the
+    # region as a media fragment in the same full-size pixels.
+    link = f"{reverse('item_detail', args=[item.public_id])}#page={page.sequence}"
+    if region_path != FULL_REGION:
+        link += f"&xywh={region_path}"
     return ImageView(
         src=url(fallback),
         srcset=", ".join(f"{url(n)} {n}w" for n in widths),
         sizes=IMAGE_SIZES,
         width=fallback,
         height=max(1, round(h * fallback / w)),
-        link=f"{reverse('item_detail', args=[item.public_id])}#page={page.sequence}",
+        link=link,
     )
 
 

@@ -143,6 +143,14 @@ def test_region_fills_the_viewer(live_server, chromium_path, sample_archive):
         page.goto(f"{live_server.url}{ITEM_PAGE}#page=3&xywh=100,200,400,300")
         wait_for_canvas(page, log, canvases[2][0])
         wait_for_region(page, log, canvases[2][1], region)
+        # The linked zoom is within the viewer's limit: the reader's first
+        # scroll zooms further in, rather than snapping back out.
+        width = image_bounds(page, canvases[2][1])[2]
+        box = page.locator(".mirador-osd-container").bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -100)
+        page.wait_for_timeout(1500)
+        assert image_bounds(page, canvases[2][1])[2] < width * 0.95
         assert log.errors == []
 
 
@@ -245,4 +253,27 @@ def test_compare_page_opens_each_window_at_the_page(
         wait_for_canvas(page, log, volume[3][0], "mirador-compare-window-1")
         wait_for_canvas(page, log, image[0][0], "mirador-compare-window-2")
         page.wait_for_timeout(1000)
+        assert log.errors == []
+
+
+def test_exhibition_volume_block_ignores_the_page_fragment(
+    live_server, chromium_path, sample_archive
+):
+    """An exhibition's URL is not about the volume it embeds: no deep link."""
+    from archive.models import Item
+    from tests.themes.factories import exhibition_make
+
+    volume = Item.objects.get(public_id=VOLUME)
+    exhibition = exhibition_make(
+        body=[{"type": "volume", "value": {"item": volume.pk, "caption": "卷上"}}]
+    )
+    path = exhibition.url  # read before Playwright's event loop runs
+    canvases = manifest_canvases(live_server, VOLUME)
+    with browser_page(chromium_path) as (page, log):
+        page.goto(f"{live_server.url}{path}#page=3")
+        wait_for_canvas(page, log, canvases[0][0])
+        wait_for(page, log, lambda: any(s == 200 for s, _ in log.tiles()), "a tile")
+        page.evaluate("location.hash = '#page=5'")
+        page.wait_for_timeout(1500)  # a late turn of the page would show here
+        assert window_state(page)["canvasId"] == canvases[0][0]
         assert log.errors == []

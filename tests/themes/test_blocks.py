@@ -249,7 +249,8 @@ def test_iiif_image_crop_renders_image_api_urls_that_resolve(client, sample):
     assert attr(figure, "img", "loading") == "lazy"
     assert attr(figure, "img", "alt") == "三字經書影"
     assert "<figcaption>" in figure and "人之初，性本善" in figure
-    assert f'href="/items/{VOLUME}/#page=2"' in figure
+    assert f'href="/items/{VOLUME}/#page=2&amp;xywh=100,200,600,900"' in figure
+    assert "See this detail in the viewer" in figure
     for url, width in srcset:
         response = client.get(path_of(url))
         assert response.status_code == 200, url
@@ -265,6 +266,7 @@ def test_iiif_image_full_page_offers_widths_up_to_the_page(client, sample):
     assert "/full/800,/0/default.jpg" in attr(html, "img", "src")
     assert (attr(html, "img", "width"), attr(html, "img", "height")) == ("800", "1200")
     assert f'href="/items/{VOLUME}/#page=1"' in html
+    assert "See the whole page in the viewer" in html
     response = client.get(path_of(attr(html, "img", "src")))
     assert response.status_code == 200
 

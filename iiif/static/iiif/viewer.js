@@ -4,7 +4,9 @@
  * data-mirador="item" (an item page: one window, nothing else) or "compare" (the
  * compare page: one window per manifest, side by side, with Mirador's own
  * "add resource" panel on wide screens). data-manifests lists absolute manifest
- * URLs separated by spaces; data-language is the page's Django language code.
+ * URLs separated by spaces; data-language is the page's Django language code;
+ * data-deep-link (item and compare pages, not exhibitions' volume blocks) makes
+ * the viewer follow the page's deep link, below.
  * The configuration lives here rather than in inline scripts so that pages can
  * run under a Content-Security-Policy without 'unsafe-inline' for scripts.
  * Mirador settings: node_modules/mirador/src/config/settings.js.
@@ -15,7 +17,8 @@
  *   /items/{item}/#page=N                 page N (1-based position of the canvas
  *                                         in the manifest, as in the index panel)
  *   /items/{item}/#page=N&xywh=x,y,w,h    page N, zoomed so that the region fills
- *                                         the viewer (x,y,w,h in the page's
+ *                                         the viewer, as far as the zoom limit
+ *                                         allows (x,y,w,h in the page's
  *                                         full-size pixels, as the xywh= media
  *                                         fragment of IIIF Presentation 3.0 §4.3;
  *                                         a "pixel:" prefix is accepted)
@@ -42,6 +45,12 @@
   var LABEL_ALIASES = { "zh-TW": "zh-Hant", "zh-CN": "zh-Hans" };
   var LANGUAGE_MAP_KEYS = ["label", "summary", "value"];
   var WIDE = "(min-width: 48em)";
+  /* How far past a scan's own pixels the viewer may zoom (OpenSeadragon's
+   * default, 1.1, stops near 1:1). Close reading of brushwork, seals and
+   * small print wants more, and a deep link to a small region must be
+   * reachable within the limit: a view beyond it snaps back (zooming out) at
+   * the reader's first scroll. */
+  var MAX_ZOOM_PIXEL_RATIO = 3;
 
   function aliasLanguageMaps(node) {
     if (Array.isArray(node)) {
@@ -121,7 +130,7 @@
 
   /* ---- Deep links (#page=N&xywh=x,y,w,h; see the header) ---- */
 
-  var PAGE = /^[1-9]\d{0,8}$/;
+  var PAGE = /^0*[1-9]\d{0,8}$/;
   var NUMBER = "(\\d+(?:\\.\\d+)?)";
   var XYWH = new RegExp("^(?:pixel:)?" + [NUMBER, NUMBER, NUMBER, NUMBER].join(",") + "$");
   /* How long to wait for a window's manifest and first tiles before giving up. */
@@ -164,23 +173,15 @@
     return { canvas: canvas, region: region };
   }
 
-  /* The viewport {x, y, zoom} that fits a canvas region into the viewer.
-   * Mirador's OpenSeadragon world lays the visible canvases side by side
-   * (two in book view, right to left for our Chinese volumes) and scales
-   * them to a common height, so the region is mapped through the window's
-   * CanvasWorld. OpenSeadragon's zoom is 1 / (viewport width in world units). */
-  function regionViewport(state, windowId, canvas, region, containerSize) {
+  /* A canvas region in the coordinates of Mirador's OpenSeadragon world:
+   * the visible canvases lie side by side there (two in book view, right to
+   * left for our Chinese volumes), scaled to a common height, so the region
+   * is mapped through the window's CanvasWorld. */
+  function worldRegion(state, windowId, canvas, region) {
     var world = window.Mirador.getCurrentCanvasWorld(state, { windowId: windowId });
     var place = world.canvasToWorldCoordinates(canvas.id);
     var scale = place[2] / canvas.getWidth();
-    var width = region[2] * scale;
-    var height = region[3] * scale;
-    var viewWidth = Math.max(width, (height * containerSize.x) / containerSize.y);
-    return {
-      x: place[0] + (region[0] + region[2] / 2) * scale,
-      y: place[1] + (region[1] + region[3] / 2) * scale,
-      zoom: 1 / viewWidth,
-    };
+    return [place[0] + region[0] * scale, place[1] + region[1] * scale, region[2] * scale, region[3] * scale];
   }
 
   /* Call check() until it returns something, then done(thatThing); stop when a
@@ -196,14 +197,28 @@
   }
 
   /* Turn a window to the link's page (setCanvas, with the canvas id read from
-   * the manifest Mirador fetched) and zoom to its region (updateViewport).
-   * With wholePage, a link without a region shows its whole page, so that a
-   * same-page link to another page does not keep the previous zoom. */
+   * the manifest Mirador fetched) and fit its region into the viewer. With
+   * wholePage, a link without a region shows its whole page, so that a
+   * same-page link to another page does not keep the previous zoom.
+   *
+   * The zoom goes straight to OpenSeadragon (viewport.fitBounds, through
+   * Mirador's OSDReferences) rather than through Mirador's updateViewport
+   * action: Mirador 4.0 applies {x, y, zoom} as panTo(x, y) then zoomTo(zoom)
+   * around (x, y), both animated, and OpenSeadragon's zoom-point correction
+   * then shifts the pan, so the region ends up off centre (seen in Chromium;
+   * ProjectMirador/mirador#4371 collects Mirador 4's open viewport bugs).
+   * fitBounds lands exactly, keeps the region's shape (the viewer's shape
+   * pads it on one side) and, when its animation ends, Mirador's own handler
+   * records the new viewport in the store with updateViewport. It keeps to
+   * the viewer's zoom limit (MAX_ZOOM_PIXEL_RATIO): a region too small to
+   * fill the viewer at that limit is shown centred, with its surroundings. */
   function followLink(viewer, windowId, link, options) {
     var M = window.Mirador;
     var store = viewer.store;
     var token = {};
     options.pending[windowId] = token;
+    /* A compare window the reader has closed follows nothing. */
+    if (!store.getState().windows[windowId]) return;
     function manifestLoaded() {
       var state = store.getState();
       var win = state.windows[windowId];
@@ -227,11 +242,19 @@
         if (!osd || !osd.viewport || osd.tileCache.numTilesLoaded() === 0) return null;
         if (M.getVisibleCanvasIds(now, { windowId: windowId }).indexOf(target.canvas.id) === -1) return null;
         var size = osd.viewport.getContainerSize();
-        return size.x > 0 && size.y > 0 ? { state: now, size: size } : null;
+        return size.x > 0 && size.y > 0 ? { state: now, osd: osd } : null;
       }
       whenReady(options.pending, windowId, token, osdReady, function (ready) {
-        var viewport = regionViewport(ready.state, windowId, target.canvas, region, ready.size);
-        store.dispatch(M.updateViewport(windowId, viewport));
+        var box = worldRegion(ready.state, windowId, target.canvas, region);
+        /* The bundle does not expose the OpenSeadragon namespace: getBounds()
+         * hands back a new Rect of its own, which is filled in here. */
+        var rect = ready.osd.viewport.getBounds();
+        rect.x = box[0];
+        rect.y = box[1];
+        rect.width = box[2];
+        rect.height = box[3];
+        rect.degrees = 0;
+        ready.osd.viewport.fitBoundsWithConstraints(rect);
       });
     });
   }
@@ -244,7 +267,8 @@
     var windowIds = manifests.map(function (_, index) {
       return element.id + "-window-" + (index + 1);
     });
-    var link = deepLink();
+    var followsLinks = element.hasAttribute("data-deep-link");
+    var link = followsLinks ? deepLink() : null;
     var availableLanguages = {};
     Object.keys(LANGUAGES).forEach(function (code) {
       var key = LANGUAGES[code];
@@ -255,6 +279,7 @@
       language: language,
       availableLanguages: availableLanguages,
       theme: theme(),
+      osdConfig: { maxZoomPixelRatio: MAX_ZOOM_PIXEL_RATIO },
       requests: { postprocessors: [aliasOurManifests] },
       window: {
         allowClose: compare,
@@ -291,6 +316,7 @@
         followLink(viewer, windowId, link, { wholePage: false, pending: pending });
       });
     }
+    if (!followsLinks) return;
     window.addEventListener("hashchange", function () {
       var changed = parseLink(window.location.hash);
       if (!changed) return; /* an in-page anchor, not a deep link */
