@@ -29,6 +29,37 @@ ORAL_HISTORY_SEGMENTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def sample_loaded_once(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The sample archive, loaded once per test module, inside a transaction rolled back after it.
+
+    For tests that only read it: each test runs in a savepoint of this
+    transaction (``sample``). Browser tests, whose live server reads through
+    its own connection, use ``sample_archive`` instead.
+    """
+    from django.db import transaction
+    from django.test import override_settings
+
+    from ingest.services import sample_load
+
+    root = tmp_path_factory.mktemp("sample-storage")
+    with django_db_blocker.unblock(), override_settings(ARCHIVE_STORAGE_ROOT=root):
+        with transaction.atomic():
+            report = sample_load()
+            assert report.problems == [], report.problems
+            yield root
+            transaction.set_rollback(True)
+
+
+@pytest.fixture
+def sample(sample_loaded_once, settings, _isolated_storage, db):
+    """The sample's items by public id, with the module's storage folder in place."""
+    from archive.models import Item
+
+    settings.ARCHIVE_STORAGE_ROOT = sample_loaded_once
+    return {item.public_id: item for item in Item.objects.all()}
+
+
 @pytest.fixture
 def sample_archive(db):
     """The whole sample archive, loaded as ``make demo`` loads it."""

@@ -15,11 +15,9 @@ from itertools import count
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import transaction
-from django.test import override_settings
 from wagtail.blocks.struct_block import StructBlockValidationError
 
-from archive.models import Asset, Item
+from archive.models import Asset
 from tests.themes.factories import exhibition_make
 from themes.blocks import (
     ExhibitionStreamBlock,
@@ -39,27 +37,6 @@ _slugs = count(1)
 # ---------------------------------------------------------------------------
 # Fixtures and helpers (shared with test_blocks_access.py)
 # ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sample_archive(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Load the sample archive once; every test of the module runs inside this transaction."""
-    from ingest.services import sample_load
-
-    root = tmp_path_factory.mktemp("sample-storage")
-    with django_db_blocker.unblock(), override_settings(ARCHIVE_STORAGE_ROOT=root):
-        with transaction.atomic():
-            report = sample_load()
-            assert report.problems == [], report.problems
-            yield root
-            transaction.set_rollback(True)
-
-
-@pytest.fixture
-def sample(sample_archive, settings, _isolated_storage, db):
-    """The sample's items by public id, with the module's storage folder in place."""
-    settings.ARCHIVE_STORAGE_ROOT = sample_archive
-    return {item.public_id: item for item in Item.objects.all()}
 
 
 def media_asset(item) -> Asset:

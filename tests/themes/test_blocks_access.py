@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from archive.models import AccessLevel, Asset, Item
 from tests.archive.factories import make_user
-from tests.themes import test_blocks as shared
 from tests.themes.test_blocks import (
     DOC,
     ORAL,
@@ -30,10 +29,6 @@ from tests.themes.test_blocks import (
     render,
     transcript_for,
 )
-
-# The module's sample archive (loaded once, rolled back at the end).
-sample_archive = shared.sample_archive
-sample = shared.sample
 
 PLACEHOLDER = '<div class="block-placeholder"'
 QUOTE = "茶樓一盅兩件"

@@ -12,8 +12,6 @@ import re
 from html import unescape
 
 import pytest
-from django.db import transaction
-from django.test import override_settings
 
 from archive.models import AccessLevel, Collection, Item, ThemeLibrary
 from archive.seo import jsonld_script
@@ -25,26 +23,6 @@ VOLUME = "gzdd-sanzijing-v1"
 ORAL = "oh-teahouse-1938"
 DOC = "doc-pearl-river-1950s"
 HOST = "http://testserver"
-
-
-@pytest.fixture(scope="module")
-def sample_archive(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The sample archive, loaded once; each test runs in a savepoint of this transaction."""
-    from ingest.services import sample_load
-
-    root = tmp_path_factory.mktemp("sample-storage")
-    with django_db_blocker.unblock(), override_settings(ARCHIVE_STORAGE_ROOT=root):
-        with transaction.atomic():
-            report = sample_load()
-            assert report.problems == [], report.problems
-            yield root
-            transaction.set_rollback(True)
-
-
-@pytest.fixture
-def sample(sample_archive, settings, _isolated_storage, db):
-    settings.ARCHIVE_STORAGE_ROOT = sample_archive
-    return {item.public_id: item for item in Item.objects.all()}
 
 
 def jsonld(html: str) -> list:

@@ -29,6 +29,15 @@ from transcription.services import (
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English (the source language; zh-Hant is the default)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
 TODAY = date(2026, 11, 28)
 
 
