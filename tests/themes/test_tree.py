@@ -71,9 +71,16 @@ def test_the_migration_function_adds_only_what_is_missing():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_flush_is_repaired_by_post_migrate():
+    from django.db.models.signals import post_migrate
+
+    from themes.apps import _page_tree_after_migrate
+
+    receivers = [ref() for _key, ref, _is_async in post_migrate.receivers]
+    assert _page_tree_after_migrate in receivers
     call_command("flush", interactive=False, verbosity=0)
     # flush sends post_migrate, as after a migration: the tree comes back.
-    assert sorted(ThemeLibrary.objects.values_list("code", flat=True)) == sorted(CODES)
+    codes = sorted(ThemeLibrary.objects.values_list("code", flat=True))
+    assert codes == sorted(CODES), [str(r) for r in receivers]
     assert HomePage.objects.count() == 1
     assert ThemeLibraryPage.objects.count() == 4
     assert Site.objects.get().root_page.specific_class is HomePage
@@ -150,3 +157,15 @@ def test_chinese_parts_carry_their_language(client, language, script, expected):
         html = client.get("/lingnan/parts/").content.decode()
     assert f'<p class="lead"{expected}>' in html
     assert f'<div class="block-text"{expected}>' in html
+
+
+def test_curators_edit_exhibitions_and_add_them_under_a_theme_library(client):
+    page = exhibition_make(slug="curated")
+    parent = ThemeLibraryPage.objects.get(theme__code="lingnan")
+    client.force_login(make_user("curator", groups=["Curators"]))
+    assert client.get(f"/admin/pages/{page.pk}/edit/").status_code == 200
+    add = f"/admin/pages/add/themes/exhibitionpage/{parent.pk}/"
+    assert client.get(add).status_code == 200
+    # An archivist (no page permissions) is refused the same door.
+    client.force_login(make_user("archivist", groups=["Archivists"]))
+    assert client.get(f"/admin/pages/{page.pk}/edit/").status_code in (302, 403)
