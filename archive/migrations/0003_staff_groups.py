@@ -37,9 +37,12 @@ GROUPS = {
 
 def create_groups(apps, schema_editor):
     for app_config in apps.get_app_configs():
+        # Restore what was there: called with the live registry (tests),
+        # None would stop post_migrate for every app in the process.
+        previous = getattr(app_config, "models_module", None)
         app_config.models_module = True
         create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
+        app_config.models_module = previous
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, by_app in GROUPS.items():

@@ -38,6 +38,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 TODAY = date(2026, 11, 28)
 
 

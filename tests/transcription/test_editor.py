@@ -198,11 +198,16 @@ def test_the_data_migration_gives_the_groups_their_permissions():
     assert codenames("Central library staff") == {"edit_transcript", "view_transcript"}
     assert codenames("Curators") == {"view_transcript"}
     migration = import_module("transcription.migrations.0002_editor_permissions")
+    modules = {c.label: c.models_module for c in django_apps.get_app_configs()}
     migration.revoke(django_apps, None)
     assert codenames("Archivists") == set() and codenames("Curators") == set()
     migration.grant(django_apps, None)
     migration.grant(django_apps, None)  # idempotent
     assert codenames("Curators") == {"view_transcript"}
+    # Run with the live registry, the migration leaves the app configs as they
+    # were: a None models_module would stop post_migrate (content types,
+    # permissions, the page tree) after every later flush in this process.
+    assert {c.label: c.models_module for c in django_apps.get_app_configs()} == modules
 
 
 # --------------------------------------------------------------------------

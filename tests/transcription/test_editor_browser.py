@@ -70,11 +70,9 @@ def test_an_archivist_corrects_and_splits_while_listening(
     # below are plain synchronous test code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     transcript = interview
-    # A superuser: what archivists may do is tested in test_editor.py; this test
-    # is about the editor itself, whatever ran before it in the same database.
     make_user(
         "archivist",
-        superuser=True,
+        groups=["Archivists"],
         institution=Institution.objects.get(code="liwan"),
         password="pw-for-the-test",
     )

@@ -9,9 +9,12 @@ def grant(apps, schema_editor):
 
     # Permissions are normally made after the migrations (post_migrate).
     for app_config in apps.get_app_configs():
+        # Restore what was there: called with the live registry (tests),
+        # None would stop post_migrate for every app in the process.
+        previous = getattr(app_config, "models_module", None)
         app_config.models_module = True
         create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
+        app_config.models_module = previous
     page_permissions_ensure(apps=apps)
 
 
