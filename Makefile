@@ -36,7 +36,7 @@ demo: install
 	$(PY) manage.py demo_accounts
 	@echo "Serving http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/, user admin, password yuecang-demo)"
 	@mkdir -p var; \
-	$(VENV)/bin/celery -A archive worker -B -Q celery,ingest,transcribe --concurrency 1 \
+	$(VENV)/bin/celery -A archive worker -B -Q celery,ingest,transcribe,search --concurrency 1 \
 	  --loglevel INFO --logfile var/worker.log & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload

@@ -15,3 +15,8 @@ class ArchiveConfig(AppConfig):
         # Wagtail for one (it would otherwise make a plain fallback policy and
         # refuse ours later); they are registered when the hooks module loads.
         from archive import wagtail_hooks  # noqa: F401
+        from archive.search import signals as search_signals
+        from archive.search.documents import register_archive_sources
+
+        register_archive_sources()
+        search_signals.connect()

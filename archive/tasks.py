@@ -36,3 +36,53 @@ def worker_heartbeat_task() -> None:
 
     hostname = getattr(current_task.request, "hostname", None) or socket.gethostname()
     services.worker_heartbeat_record(hostname=hostname)
+
+
+# ---------------------------------------------------------------------------
+# Search: every index write goes through these, on the one queue ``search``
+# (archive.search.indexing; CELERY_TASK_ROUTES).
+
+
+@shared_task(
+    bind=True, max_retries=10, acks_late=True, soft_time_limit=1800, time_limit=1900
+)
+def search_items_task(self, pks: list[int]) -> int:
+    """Re-index items (their record, pages, segments and works) after a change."""
+    from archive.search.engine import EngineUnavailable
+    from archive.search.indexing import items_reindex
+
+    try:
+        return items_reindex(pks)
+    except EngineUnavailable as error:
+        logger.warning("search: %s; retrying", error)
+        raise self.retry(
+            exc=error, countdown=min(300, 5 * 2**self.request.retries)
+        ) from error
+
+
+@shared_task(bind=True, max_retries=10, acks_late=True)
+def search_delete_task(self, entries: list[str]) -> None:
+    """Drop the documents of deleted items."""
+    from archive.search.engine import EngineUnavailable
+    from archive.search.indexing import items_remove
+
+    try:
+        items_remove(entries)
+    except EngineUnavailable as error:
+        raise self.retry(
+            exc=error, countdown=min(300, 5 * 2**self.request.retries)
+        ) from error
+
+
+@shared_task(bind=True, max_retries=10, acks_late=True)
+def search_exhibitions_task(self, pks: list[int]) -> int:
+    """Index published exhibitions; drop unpublished or deleted ones."""
+    from archive.search.engine import EngineUnavailable
+    from archive.search.indexing import exhibitions_reindex
+
+    try:
+        return exhibitions_reindex(pks)
+    except EngineUnavailable as error:
+        raise self.retry(
+            exc=error, countdown=min(300, 5 * 2**self.request.retries)
+        ) from error

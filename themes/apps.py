@@ -34,6 +34,10 @@ class ThemesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from themes import search, signals
+
+        search.register()
+        signals.connect()
         post_migrate.connect(
             _page_tree_after_migrate,
             sender=self,

@@ -15,6 +15,7 @@ class TranscriptionConfig(AppConfig):
 
         ``signals.connect`` is idempotent (every handler has a dispatch_uid).
         """
-        from transcription import signals
+        from transcription import search, signals
 
+        search.register()
         signals.connect()

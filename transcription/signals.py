@@ -26,14 +26,21 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from archive.models import Item
+from archive.search.indexing import items_changed
 from transcription.models import ClosedRange, Consent, IndexPoint, Segment, Transcript
 
 _UID = "transcription.touch"
 
 
 def item_touch(**filters) -> int:
-    """Mark the items matching ``filters`` as changed now (their ``updated_at``)."""
-    return Item.objects.filter(**filters).update(updated_at=timezone.now())
+    """Mark the items matching ``filters`` as changed now (their ``updated_at``).
+
+    The same items are re-indexed for search after the commit (their
+    segments' documents follow the transcript, its access and the consent).
+    """
+    pks = list(Item.objects.filter(**filters).values_list("pk", flat=True))
+    items_changed(pks)
+    return Item.objects.filter(pk__in=pks).update(updated_at=timezone.now())
 
 
 def transcript_changed(sender, instance: Transcript, **kwargs) -> None:

@@ -216,6 +216,9 @@ CELERY_TASK_TIME_LIMIT = 900
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "ingest.*": {"queue": "ingest"},
+    # The search index has one writer: every write goes through this queue
+    # (archive.search.indexing), consumed by one worker process.
+    "archive.tasks.search_*": {"queue": "search"},
     # Bookkeeping of transcription runs anywhere; only engine runs need the transcribe queue.
     "transcription.tasks.consents_review_task": {"queue": "celery"},
     # Silenced listening copies decode and encode audio, like the engine runs.
@@ -253,7 +256,12 @@ ARCHIVE_ITEM_VIEWERS: dict[str, str] = {
 # ---------------------------------------------------------------------------
 SEARCH_BACKEND = env.str("SEARCH_BACKEND", default="embedded")
 OPENSEARCH_URL = env.str("OPENSEARCH_URL", default="")
+OPENSEARCH_INDEX = env.str("OPENSEARCH_INDEX", default="yuecang")
 SEARCH_INDEX_DIR = VAR_DIR / "index"
+#: Seconds the embedded engine waits for the index writer held by another process.
+SEARCH_WRITER_WAIT = env.float("SEARCH_WRITER_WAIT", default=60.0)
+#: Changes queue indexing tasks (archive.search.indexing); off in the test settings.
+SEARCH_AUTO_INDEX = env.bool("SEARCH_AUTO_INDEX", default=True)
 
 # ---------------------------------------------------------------------------
 # IIIF (built by the IIIF issue)

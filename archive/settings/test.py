@@ -40,6 +40,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 TRANSCRIPTION_ENGINE = "transcription.engines.FasterWhisperEngine"
 #: Tests start transcriptions themselves (ingest tests need no model run).
 TRANSCRIPTION_AUTO = False
+#: Tests that prove indexing follows changes switch it on (tests/archive/search).
+SEARCH_AUTO_INDEX = False
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from archive.models import AccessLevel, Asset, Item
+from archive.search.indexing import items_changed
 from transcription.models import ClosedRange, Consent, Segment, Transcript
 
 #: How strict each level is, for "the stricter of two levels".
@@ -331,6 +332,8 @@ def consents_review(*, today: date | None = None) -> int:
         "closed_ranges"
     ):
         consent_apply(consent=consent, today=today)
+        # consent_apply updates in bulk (no signals): search re-reads the item.
+        items_changed([consent.item_id])
         listening_silenced_schedule(item=consent.item, today=today)
         count += 1
     return count
