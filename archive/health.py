@@ -59,19 +59,26 @@ def check_worker() -> dict:
 
 
 def check_search() -> dict:
-    """Report the configured search backend (the search issue adds a real probe)."""
-    backend = settings.SEARCH_BACKEND
-    if backend == "embedded":
-        folder = Path(settings.SEARCH_INDEX_DIR)
-        folder.mkdir(parents=True, exist_ok=True)
-        state = "ok" if os.access(folder, os.W_OK) else "down"
-        return {"state": state, "backend": "embedded"}
-    if backend == "opensearch":
-        from opensearchpy import OpenSearch
+    """Ask the configured engine itself: documents held, and whether the index is stale.
 
-        client = OpenSearch(settings.OPENSEARCH_URL, timeout=2)
-        return {"state": "ok" if client.ping() else "down", "backend": "opensearch"}
-    return {"state": "down", "backend": backend, "error": "unknown backend"}
+    An embedded index built by another analyzer version is ``degraded`` (it
+    answers, but ``manage.py reindex`` is due); an engine that cannot answer
+    is ``down``.
+    """
+    from archive.search.engine import engine_get
+
+    backend = settings.SEARCH_BACKEND
+    engine = engine_get()
+    report = engine.health()
+    state = "ok" if report.get("ok") else "down"
+    if state == "ok" and "reindex" in report.get("detail", ""):
+        state = "degraded"
+    return {
+        "state": state,
+        "backend": backend,
+        "documents": report.get("documents", 0),
+        "detail": report.get("detail", ""),
+    }
 
 
 def check_storage() -> dict:

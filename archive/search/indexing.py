@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime
 import logging
-import threading
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from itertools import chain
 
 from django.conf import settings
@@ -47,8 +47,6 @@ ALL_LEVELS = frozenset(
     }
 )
 
-_pending = threading.local()
-
 
 def auto_enabled() -> bool:
     """Whether changes queue indexing tasks (``SEARCH_AUTO_INDEX``)."""
@@ -56,27 +54,44 @@ def auto_enabled() -> bool:
 
 
 def _queue(kind: str, values: Iterable) -> None:
-    """Remember ``values`` for ``kind`` and send one task per kind after the commit."""
+    """Remember ``values`` for ``kind``; one task per kind is sent after the commit.
+
+    The pending set belongs to the connection's current transaction: a
+    rolled-back transaction drops its callback, and the next change starts a
+    new set (so nothing is stranded); outside a transaction the callback runs
+    at once.
+    """
     if not auto_enabled():
         return
-    state = getattr(_pending, "state", None)
-    if state is None:
-        state = _pending.state = {}
-        transaction.on_commit(_flush)
-    state.setdefault(kind, set()).update(values)
+    values = list(values)
+    if not values:
+        return
+    connection = transaction.get_connection()
+    state = getattr(connection, "_search_pending", None)
+    if state is not None and not state["done"]:
+        waiting = any(
+            entry[1] is state["callback"] for entry in connection.run_on_commit
+        )
+        if waiting:
+            state["values"].setdefault(kind, set()).update(values)
+            return
+    state = {"done": False, "values": {kind: set(values)}}
+    state["callback"] = partial(_flush, state)
+    connection._search_pending = state
+    transaction.on_commit(state["callback"])
 
 
-def _flush() -> None:
+def _flush(state: dict) -> None:
     from archive import tasks
 
-    state = getattr(_pending, "state", None) or {}
-    _pending.state = None
-    if state.get("items"):
-        tasks.search_items_task.delay(sorted(state["items"]))
-    if state.get("deleted"):
-        tasks.search_delete_task.delay(sorted(state["deleted"]))
-    if state.get("exhibitions"):
-        tasks.search_exhibitions_task.delay(sorted(state["exhibitions"]))
+    state["done"] = True
+    pending = state["values"]
+    if pending.get("items"):
+        tasks.search_items_task.delay(sorted(pending["items"]))
+    if pending.get("deleted"):
+        tasks.search_delete_task.delay(sorted(pending["deleted"]))
+    if pending.get("exhibitions"):
+        tasks.search_exhibitions_task.delay(sorted(pending["exhibitions"]))
 
 
 def items_changed(pks: Iterable[int]) -> None:

@@ -257,7 +257,7 @@ ARCHIVE_ITEM_VIEWERS: dict[str, str] = {
 SEARCH_BACKEND = env.str("SEARCH_BACKEND", default="embedded")
 OPENSEARCH_URL = env.str("OPENSEARCH_URL", default="")
 OPENSEARCH_INDEX = env.str("OPENSEARCH_INDEX", default="yuecang")
-SEARCH_INDEX_DIR = VAR_DIR / "index"
+SEARCH_INDEX_DIR = Path(env.str("SEARCH_INDEX_DIR", default=str(VAR_DIR / "index")))
 #: Seconds the embedded engine waits for the index writer held by another process.
 SEARCH_WRITER_WAIT = env.float("SEARCH_WRITER_WAIT", default=60.0)
 #: Changes queue indexing tasks (archive.search.indexing); off in the test settings.

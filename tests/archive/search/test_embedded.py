@@ -1,0 +1,127 @@
+"""The embedded engine's own promises: one writer, generations, other processes, staleness."""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import multiprocessing
+
+import pytest
+
+from archive.search.embedded import EmbeddedEngine
+from archive.search.engine import (
+    AccessScope,
+    EngineRequest,
+    EngineUnavailable,
+    SearchDocument,
+)
+from archive.search.query import parse
+
+PUBLIC = AccessScope(frozenset({"public"}), datetime.date(2026, 11, 29))
+
+
+def doc(key: str, body: str) -> SearchDocument:
+    return SearchDocument(key=key, type="segment", title="", body=body)
+
+
+def keys(engine, q: str) -> list[str]:
+    result = engine.search(EngineRequest(query=parse(q), scope=PUBLIC, limit=100))
+    return sorted(hit.document.key for hit in result.hits)
+
+
+def test_a_write_waits_for_the_writer_another_process_holds(tmp_path):
+    engine = EmbeddedEngine(tmp_path / "index", writer_wait=0.3)
+    engine.index([doc("a", "茶樓")])
+    with open(tmp_path / "index" / "writer.lock", "a+") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)  # as another process would
+        with pytest.raises(EngineUnavailable, match="being written by another process"):
+            engine.index([doc("b", "茶樓")])
+        # Readers never wait for the writer.
+        assert keys(engine, "茶樓") == ["a"]
+        fcntl.flock(other, fcntl.LOCK_UN)
+    engine.index([doc("b", "茶樓")])
+    assert keys(engine, "茶樓") == ["a", "b"]
+
+
+def _write_in_child(path: str, key: str) -> None:
+    EmbeddedEngine(path, writer_wait=30).index([doc(key, "西關茶樓")])
+
+
+def test_writes_of_another_process_are_seen_at_the_next_search(tmp_path):
+    path = tmp_path / "index"
+    engine = EmbeddedEngine(path, writer_wait=30)
+    engine.index([doc("here", "西關茶樓")])
+    assert keys(engine, "茶樓") == ["here"]
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=_write_in_child, args=(str(path), f"child{i}"))
+        for i in range(2)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(120)
+        assert child.exitcode == 0
+    assert keys(engine, "茶樓") == ["child0", "child1", "here"]
+
+
+def test_a_rebuild_is_swapped_in_for_every_reader_and_the_old_folder_removed(tmp_path):
+    path = tmp_path / "index"
+    writer = EmbeddedEngine(path)
+    reader = EmbeddedEngine(path)  # another process's view of the same folder
+    writer.index([doc("old", "粵劇")])
+    assert keys(reader, "粵劇") == ["old"]
+    first = (path / "current").read_text().strip()
+    writer.replace_all([doc("new", "粵劇")], workers=1)
+    assert keys(reader, "粵劇") == ["new"]
+    assert not (path / first).exists()
+    assert len(list(path.glob("gen-*"))) == 1
+
+
+def test_a_failed_rebuild_leaves_the_live_index_as_it_was(tmp_path):
+    engine = EmbeddedEngine(tmp_path / "index")
+    engine.index([doc("kept", "粵劇")])
+
+    def broken():
+        yield doc("new", "粵劇")
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        engine.replace_all(broken(), workers=1)
+    assert keys(engine, "粵劇") == ["kept"]
+    assert len(list((tmp_path / "index").glob("gen-*"))) == 1
+
+
+def test_parallel_analysis_indexes_the_same_as_one_process(tmp_path):
+    texts = [f"第{i}段：我哋喺西關嘅茶樓飲茶，講起{i}年嘅廣州。" for i in range(1200)]
+    one = EmbeddedEngine(tmp_path / "one")
+    many = EmbeddedEngine(tmp_path / "many")
+    one.replace_all([doc(str(i), t) for i, t in enumerate(texts)], workers=1)
+    many.replace_all([doc(str(i), t) for i, t in enumerate(texts)], workers=2)
+    for q in ("茶樓", "gwongzau", '"1199年"', "我們"):
+        assert keys(one, q) == keys(many, q)
+    assert keys(many, '"1199年"') == ["1199"]
+
+
+def test_an_index_built_by_another_analyzer_says_it_is_stale(tmp_path):
+    engine = EmbeddedEngine(tmp_path / "index")
+    engine.index([doc("a", "粵劇")])
+    assert engine.stale() is False
+    generation = (tmp_path / "index" / "current").read_text().strip()
+    (tmp_path / "index" / generation / "LAYOUT").write_text("layout=0;analyzer=0\n")
+    assert engine.stale() is True
+    assert "reindex" in engine.health()["detail"]
+
+
+def test_a_missing_index_answers_empty_and_a_missing_generation_says_what_to_do(
+    tmp_path,
+):
+    engine = EmbeddedEngine(tmp_path / "index")
+    assert keys(engine, "粵劇") == []
+    assert engine.count() == 0
+    engine.index([doc("a", "粵劇")])
+    (tmp_path / "index" / "current").write_text("gen-gone\n")
+    fresh = EmbeddedEngine(tmp_path / "index")
+    with pytest.raises(EngineUnavailable, match="reindex"):
+        fresh.search(EngineRequest(query=parse("粵劇"), scope=PUBLIC))
+    assert fresh.health()["ok"] is False
