@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archive.search.analysis import analyze
-from archive.search.query import Query
+from archive.search.query import Query, Source
 
 #: Characters of context on each side of the first hit in a snippet.
 CONTEXT = 36
@@ -39,18 +39,39 @@ def query_terms(query: Query) -> set[tuple[str, str]]:
 
 
 def spans(text: str, query: Query) -> list[tuple[int, int]]:
-    """The ``(start, end)`` offsets in ``text`` of what the query matched, merged."""
+    """The ``(start, end)`` offsets in ``text`` of what the query matched, merged.
+
+    Terms of an alternative that must match as a run (a quoted phrase, a
+    Jyutping reading) are marked only where the whole run is; the terms of
+    other alternatives wherever they occur (each is required anyway).
+    """
     wanted = query_terms(query)
     if not wanted or not text:
         return []
     jyutping = any(field.startswith("jyutping") for field, _ in wanted)
-    found = sorted(
-        (token.start, token.end)
-        for token in analyze(text, jyutping=jyutping)
-        if (str(token.field), token.term) in wanted
-    )
+    at: dict[tuple[str, str], dict[int, tuple[int, int]]] = {}
+    for token in analyze(text, jyutping=jyutping):
+        key = (str(token.field), token.term)
+        if key in wanted:
+            at.setdefault(key, {})[token.position] = (token.start, token.end)
+    found: list[tuple[int, int]] = []
+    for clause in (*query.must, *query.phrases):
+        for alternative in clause.alternatives:
+            terms = [((str(t.field), t.text), t.offset) for t in alternative.terms]
+            if not terms:
+                continue
+            if alternative.phrase or alternative.source == Source.JYUTPING:
+                first, first_offset = terms[0]
+                for position in at.get(first, {}):
+                    base = position - first_offset
+                    hits = [at.get(key, {}).get(base + offset) for key, offset in terms]
+                    if all(hits):
+                        found += hits
+            else:
+                for key, _offset in terms:
+                    found += at.get(key, {}).values()
     merged: list[list[int]] = []
-    for start, end in found:
+    for start, end in sorted(found):
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
