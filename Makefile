@@ -33,6 +33,7 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_sample
 	$(PY) manage.py sample_exhibition
+	$(PY) manage.py reindex
 	$(PY) manage.py demo_accounts
 	@echo "Serving http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/, user admin, password yuecang-demo)"
 	@mkdir -p var; \
