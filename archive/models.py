@@ -1146,3 +1146,87 @@ class ArchiveRendition(AbstractRendition):
 def public_id_is_valid(value: str) -> bool:
     """Whether a string has the form of a public identifier."""
     return bool(re.match(PUBLIC_ID_PATTERN, value or ""))
+
+
+class SearchIndexRun(TimeStampedModel):
+    """One rebuild of the whole search index: who asked, how far it got, how it ended.
+
+    Written by :mod:`archive.search.runs` (from the admin's "Rebuild" button
+    through ``search_reindex_task``, or from ``manage.py reindex``) so the
+    admin can show progress and history; the index itself lives in the engine.
+    """
+
+    class State(models.TextChoices):
+        # Translators: search index rebuild state: waiting for the search worker.
+        QUEUED = "queued", _("queued")
+        # Translators: search index rebuild state: documents are being indexed.
+        RUNNING = "running", _("running")
+        # Translators: search index rebuild state: the new index is live.
+        DONE = "done", _("done")
+        # Translators: search index rebuild state: stopped by an error.
+        FAILED = "failed", _("failed")
+
+    class Source(models.TextChoices):
+        # Translators: a search index rebuild started from the admin site.
+        ADMIN = "admin", _("admin site")
+        # Translators: a search index rebuild started with "manage.py reindex".
+        COMMAND = "command", _("command line")
+
+    ACTIVE = (State.QUEUED, State.RUNNING)
+
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.QUEUED
+    )
+    #: The engine's name (``embedded``, ``opensearch``) once the run starts.
+    engine = models.CharField(_("search engine"), max_length=32, blank=True)
+    #: Documents to index, and indexed so far (saved about once a second).
+    total = models.PositiveIntegerField(_("documents to index"), default=0)
+    done = models.PositiveIntegerField(_("documents indexed so far"), default=0)
+    #: What the engine reported indexing when the run finished.
+    documents = models.PositiveIntegerField(
+        _("documents indexed"), null=True, blank=True
+    )
+    error = models.TextField(_("error"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    source = models.CharField(
+        _("started from"), max_length=16, choices=Source.choices, default=Source.ADMIN
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("search index rebuild")
+        verbose_name_plural = _("search index rebuilds")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.state}"
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the run is waiting or running."""
+        return self.state in self.ACTIVE
+
+    @property
+    def percent(self) -> int:
+        """How far the run is, 0 to 100."""
+        if self.state == self.State.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(100, 100 * self.done // self.total)
+
+    @property
+    def seconds(self) -> float | None:
+        """How long the run took (or has taken so far), in seconds."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()

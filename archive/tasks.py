@@ -86,3 +86,26 @@ def search_exhibitions_task(self, pks: list[int]) -> int:
         raise self.retry(
             exc=error, countdown=min(300, 5 * 2**self.request.retries)
         ) from error
+
+
+@shared_task(acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def search_reindex_task(run_id: int) -> int | None:
+    """Rebuild the whole search index for a recorded run (the admin's button).
+
+    Runs on the one writer's queue ``search``. A run that already finished is
+    left alone (a redelivered message); an error is recorded on the run by
+    :func:`archive.search.runs.run_execute` and not retried: the admin shows
+    it, and the button starts a new run. ``runs.ABANDONED_AFTER`` must stay
+    longer than the hard time limit.
+    """
+    from archive.models import SearchIndexRun
+    from archive.search import runs
+
+    run = SearchIndexRun.objects.filter(pk=run_id).first()
+    if run is None:
+        logger.warning("search: index rebuild #%s no longer exists", run_id)
+        return None
+    if not run.is_active:
+        logger.info("search: index rebuild #%s is already %s", run_id, run.state)
+        return run.documents
+    return runs.run_execute(run).documents

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from django import forms
 from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn, UpdatedAtColumn
 from wagtail.admin.viewsets.base import ViewSetGroup
@@ -22,6 +24,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permissions import register_permission_policy
 
 from archive import models
+from archive.access import is_archive_staff
 from archive.admin_views import (
     AgentRolesPanel,
     ArchivePermissionPolicy,
@@ -417,3 +420,49 @@ def add_fixity_warning(request, panels):
     failures = fixity_failure_count(request.user)
     if failures:
         panels.append(FixityWarningPanel(failures))
+
+
+# ---------------------------------------------------------------------------
+# Search index: the engine's state and full rebuilds (archive.search.admin_views)
+
+
+@hooks.register("register_admin_urls")
+def register_search_index_urls():
+    from archive.search import admin_views as search_admin
+
+    return [
+        path(
+            "search-index/",
+            search_admin.search_index,
+            name="archive_search_index",
+        ),
+        path(
+            "search-index/rebuild/",
+            search_admin.search_index_rebuild,
+            name="archive_search_index_rebuild",
+        ),
+        path(
+            "search-index/runs/<int:pk>/progress.json",
+            search_admin.run_progress_json,
+            name="archive_search_index_progress",
+        ),
+    ]
+
+
+class SearchIndexMenuItem(MenuItem):
+    """Shown to archive staff only, as the page itself is."""
+
+    def is_shown(self, request):
+        return is_archive_staff(request.user)
+
+
+@hooks.register("register_settings_menu_item")
+def register_search_index_menu_item():
+    return SearchIndexMenuItem(
+        # Translators: admin menu entry (under Settings) for the search index and its rebuilds.
+        _("Search index"),
+        reverse("archive_search_index"),
+        name="search-index",
+        icon_name="search",
+        order=900,
+    )

@@ -4,6 +4,9 @@ The new index is built beside the live one and swapped in when complete, so
 searches go on meanwhile (embedded: a new generation folder; OpenSearch: a
 new index behind the alias). Run it after an upgrade that changes the
 analyzer (``/healthz`` says so), after restoring a backup, or to recover.
+
+Each run is recorded as a ``SearchIndexRun`` (started from the command line),
+so the admin's "Search index" page shows its progress and outcome too.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from archive.models import SearchIndexRun
+from archive.search import runs
 from archive.search.engine import EngineUnavailable, engine_get
-from archive.search.indexing import reindex_all
 
 
 class Command(BaseCommand):
@@ -43,8 +47,9 @@ class Command(BaseCommand):
         options = {}
         if workers is not None and engine.name == "embedded":
             options["workers"] = workers
+        run = runs.run_create(source=SearchIndexRun.Source.COMMAND)
         try:
-            count = reindex_all(progress, **options)
+            count = runs.run_execute(run, progress=progress, **options).documents
         except EngineUnavailable as error:
             raise CommandError(
                 f"reindex: the search engine is unavailable: {error}"
