@@ -68,7 +68,7 @@ from archive.search.jyutping import run_words, to_hong_kong, toneless, word_syll
 from archive.text import NORMALISER_VERSION, fold_char
 
 #: Raised whenever :func:`analyze` gives different tokens for some input.
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 
 
 class Field(enum.StrEnum):

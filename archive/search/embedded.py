@@ -54,6 +54,8 @@ import tantivy
 
 from archive.search.analysis import analyze, analyzer_fingerprint
 from archive.search.engine import (
+    CONTEXT_BOOST,
+    CONTEXT_TYPES,
     AccessScope,
     EngineHit,
     EngineRequest,
@@ -68,7 +70,7 @@ logger = logging.getLogger(__name__)
 
 #: Raised whenever the schema or the term layout changes (a different value
 #: means the index must be rebuilt; ``reindex`` does it).
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 #: The one-letter prefix of each analyzer field in the positional fields.
 PREFIX = {
@@ -116,6 +118,7 @@ def schema_build() -> tantivy.Schema:
     builder.add_integer_field("date_asc", indexed=True, fast=True)
     builder.add_integer_field("date_desc", indexed=True, fast=True)
     builder.add_text_field("title", tokenizer_name="raw", index_option="position")
+    builder.add_text_field("context", tokenizer_name="raw", index_option="position")
     builder.add_text_field("body", tokenizer_name="raw", index_option="position")
     builder.add_bytes_field("doc", stored=True)
     return builder.build()
@@ -203,7 +206,8 @@ def tantivy_document(
         "date_desc", document.date if document.date is not None else _NO_DATE_DESC
     )
     if title:
-        doc.add_pre_tokenized_text("title", _pretokenized(document.title, title))
+        field = "context" if document.type in CONTEXT_TYPES else "title"
+        doc.add_pre_tokenized_text(field, _pretokenized(document.title, title))
     if body:
         doc.add_pre_tokenized_text("body", _pretokenized(document.body, body))
     doc.add_bytes("doc", document_to_json(document))
@@ -242,6 +246,10 @@ class QueryBuilder:
                 (
                     tantivy.Occur.Should,
                     tantivy.Query.boost_query(make("title"), TITLE_BOOST),
+                ),
+                (
+                    tantivy.Occur.Should,
+                    tantivy.Query.boost_query(make("context"), CONTEXT_BOOST),
                 ),
                 (tantivy.Occur.Should, make("body")),
             ]

@@ -13,7 +13,8 @@ Matching, the same in every engine:
 
 - a document is the analysed text of its :attr:`SearchDocument.title` and
   :attr:`SearchDocument.body` (each its own field; a hit in the title weighs
-  more);
+  more, except for :data:`CONTEXT_TYPES`, whose title is their item's and
+  weighs :data:`CONTEXT_BOOST`);
 - each required clause (``Query.must``) matches if any of its alternatives
   matches; an alternative matches if all its terms occur in one field of the
   document, and, when ``phrase`` is set, at their relative offsets; quoted
@@ -41,6 +42,13 @@ DOC_TYPES = ("item", "segment", "page", "work", "exhibition")
 
 #: The facet fields (and filter fields) every engine counts.
 FACET_FIELDS = ("type", "kind", "theme", "decade", "place", "dialect", "collection")
+
+#: Types whose title is their item's, shown for context: it matches, but
+#: weighs little (an interview's record ranks above its many segments).
+CONTEXT_TYPES = ("segment", "page")
+
+#: How much a title of a :data:`CONTEXT_TYPES` document weighs.
+CONTEXT_BOOST = 0.1
 
 #: How results may be ordered.
 SORTS = ("relevance", "date", "-date")

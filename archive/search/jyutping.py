@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from functools import cache, lru_cache
 
 #: Runs longer than this are read without caching (a page of classical text
@@ -49,8 +50,25 @@ def _s2hk():
     return opencc.OpenCC("s2hk")
 
 
+#: Kangxi radicals (U+2F00 to U+2FDF, which PDF and OCR text writes for the
+#: ordinary characters: ⼈ for 人) mapped to the characters they stand for,
+#: so they get a reading as the search fold already matches them.
+_KANGXI = {
+    code: unicodedata.normalize("NFKC", chr(code))
+    for code in range(0x2F00, 0x2FE0)
+    if len(unicodedata.normalize("NFKC", chr(code))) == 1
+}
+
+#: Characters s2hk would rewrite although they are already Traditional and
+#: read differently: 涌 (cung1, a creek: 東濠涌, 荔枝灣涌) is not 湧 (jung2).
+_KEEP_AS_WRITTEN = frozenset("涌")
+
+
 def to_hong_kong(text: str) -> str | None:
     """The text in Hong Kong Traditional (OpenCC ``s2hk``, phrase by phrase).
+
+    Kangxi radicals are read as their ordinary characters first, and the
+    characters of ``_KEEP_AS_WRITTEN`` stay as written.
 
     Args:
         text: text as stored, in any script.
@@ -59,10 +77,18 @@ def to_hong_kong(text: str) -> str | None:
         The converted text, or None if the conversion changed its length
         (readings are mapped back to characters by index, so it must not).
     """
+    source = text.translate(_KANGXI)
     converter = _s2hk()
     with _opencc_lock:
-        converted = converter.convert(text)
-    return converted if len(converted) == len(text) else None
+        converted = converter.convert(source)
+    if len(converted) != len(text):
+        return None
+    if any(char in _KEEP_AS_WRITTEN for char in source):
+        converted = "".join(
+            original if original in _KEEP_AS_WRITTEN else new
+            for original, new in zip(source, converted, strict=True)
+        )
+    return converted
 
 
 #: The longest dictionary word that segmentation looks for.

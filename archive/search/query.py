@@ -44,11 +44,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field, replace
+from itertools import islice, product
 
 from archive.dates import parse_date_or_none
 from archive.search.aliases import alias_pieces
 from archive.search.analysis import Chunk, Field, chunks, fold
-from archive.search.jyutping import MAX_SEGMENTATIONS, parse_syllables
+from archive.search.jyutping import MAX_SEGMENTATIONS, parse_syllables, segment_words
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class Source:
     LITERAL = "literal"
     ALIAS = "alias"
     JYUTPING = "jyutping"
+    #: The run's dictionary words, apart (``_words_apart``).
+    WORDS = "words"
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,20 +323,61 @@ def _word_clauses(words: list[Chunk]) -> list[Clause]:
 # Clauses from the pieces of a query
 
 
+#: At most this many alias combinations of one CJK run.
+MAX_ALIAS_FORMS = 16
+
+
+def _words_apart(text: str) -> Alternative | None:
+    """The run's dictionary words, each required but not next to each other.
+
+    蝦餃燒賣 also finds 蝦餃、燒賣 and 西關茶樓 finds 西關嘅茶樓; neighbouring
+    single characters stay together. None when the run is one word.
+    """
+    groups: list[tuple[str, bool]] = []
+    for word in segment_words(text):
+        if groups and len(word) == 1 and groups[-1][1]:
+            groups[-1] = (groups[-1][0] + word, True)
+        else:
+            groups.append((word, len(word) == 1))
+    words = [word for word, _single in groups]
+    if len(words) < 2:
+        return None
+    terms: list[Term] = []
+    offset = 0
+    for word in words:
+        if len(word) == 1:
+            terms.append(Term(Field.CJK1, word, offset))
+        else:
+            terms += [
+                Term(Field.CJK2, word[i : i + 2], offset + i)
+                for i in range(len(word) - 1)
+            ]
+        offset += len(word)
+    return Alternative(tuple(terms), False, Source.WORDS, " ".join(words))
+
+
 def _cjk_clauses(chunk: Chunk) -> list[Clause]:
-    """Required clauses for a CJK run: one per alias stretch or plain stretch."""
-    clauses = []
-    for piece in alias_pieces(chunk.text):
-        literal = Alternative(
-            _cjk_text_terms(piece.text), False, Source.LITERAL, piece.text
-        )
-        alternatives = [literal]
-        for form in piece.forms[1:]:
-            terms = _cjk_text_terms(form)
-            if terms:
-                alternatives.append(Alternative(terms, False, Source.ALIAS, form))
-        clauses.append(Clause(piece.text, tuple(alternatives)))
-    return clauses
+    """One required clause for a CJK run: as typed, its alias forms, its words apart.
+
+    The alias table's forms are combined over the whole run (佢哋好多 →
+    他們好多 ...; at most ``MAX_ALIAS_FORMS``), so every alternative still
+    needs the run's pieces side by side. A run without aliases also matches
+    its dictionary words apart (ranked below the exact run).
+    """
+    pieces = alias_pieces(chunk.text)
+    combinations = islice(product(*(piece.forms for piece in pieces)), MAX_ALIAS_FORMS)
+    alternatives: list[Alternative] = []
+    for number, forms in enumerate(combinations):
+        text = "".join(forms)
+        terms = _cjk_text_terms(text)
+        if terms:
+            source = Source.LITERAL if number == 0 else Source.ALIAS
+            alternatives.append(Alternative(terms, False, source, text))
+    if len(alternatives) == 1:
+        apart = _words_apart(chunk.text)
+        if apart is not None:
+            alternatives.append(apart)
+    return [Clause(chunk.text, tuple(alternatives))] if alternatives else []
 
 
 def _required_clauses(parts: list[Chunk]) -> list[Clause]:

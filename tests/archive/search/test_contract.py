@@ -169,8 +169,13 @@ def test_colloquial_and_standard_forms_find_each_other(corpus):
 def test_a_hit_in_the_title_weighs_more(engine):
     engine.index(
         [
-            doc("body", "文章講到珠江同埋其他嘢，內容好長好長好長。", title="一篇文章"),
-            doc("title", "內容好長好長好長，其他嘢。", title="珠江"),
+            doc(
+                "body",
+                "文章講到珠江同埋其他嘢，內容好長好長好長。",
+                title="一篇文章",
+                type="item",
+            ),
+            doc("title", "內容好長好長好長，其他嘢。", title="珠江", type="item"),
         ]
     )
     assert keys(engine, "珠江")[0] == "title"

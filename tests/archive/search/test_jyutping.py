@@ -92,3 +92,18 @@ def test_syllable_inventory_is_jyutping():
     assert {"gwong", "zau", "m", "ng", "hoeng", "caa"} <= inventory
     assert not {"x", "tea", "gwong2", "r"} & inventory
     assert 600 < len(inventory) < 1000
+
+
+def test_kangxi_radicals_are_read_as_their_characters():
+    """OCR writes ⼈ for 人: the search fold matches it, and Jyutping reads it."""
+    from archive.search.analysis import jyutping_terms
+
+    terms = [t.term for t in jyutping_terms("⼈之初") if t.field == "jyutping"]
+    assert terms == ["jan4", "zi1", "co1"]
+
+
+def test_a_creek_is_read_cung1_not_as_the_surge_opencc_would_make_it():
+    from archive.search.analysis import jyutping_terms
+
+    terms = [t.term for t in jyutping_terms("東濠涌") if t.field == "jyutping"]
+    assert terms == ["dung1", "hou4", "cung1"]

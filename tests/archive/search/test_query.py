@@ -99,15 +99,39 @@ def test_phrases_are_not_alias_expanded():
     assert [a.source for a in phrase.alternatives] == [Source.LITERAL]
 
 
-def test_terms_are_alias_expanded_both_ways():
-    must = parse("我哋飲茶").must
-    assert [[a.text for a in c.alternatives] for c in must] == [
-        ["我哋", "我們"],
-        ["飲茶", "喝茶"],
+def test_terms_are_alias_expanded_both_ways_over_the_whole_run():
+    [clause] = parse("我哋飲茶").must
+    assert [a.text for a in clause.alternatives] == [
+        "我哋飲茶",
+        "我哋喝茶",
+        "我們飲茶",
+        "我們喝茶",
     ]
-    assert [a.source for a in must[0].alternatives] == [Source.LITERAL, Source.ALIAS]
+    assert [a.source for a in clause.alternatives] == [Source.LITERAL] + [
+        Source.ALIAS
+    ] * 3
     [clause] = parse("我們").must
     assert [a.text for a in clause.alternatives] == ["我們", "我哋"]
+
+
+def test_alias_forms_keep_the_run_together():
+    """佢哋好多 needs 佢哋 (or 他們 ...) next to 好多, not anywhere in the text."""
+    [clause] = parse("佢哋好多").must
+    for alternative in clause.alternatives:
+        offsets = [term.offset for term in alternative.terms]
+        assert offsets == list(range(len(offsets)))  # one run of bigrams
+        assert len(alternative.text) == 4
+
+
+def test_a_run_of_several_words_also_matches_its_words_apart():
+    [clause] = parse("蝦餃燒賣").must
+    literal, apart = clause.alternatives
+    assert literal.source == Source.LITERAL
+    assert apart.source == Source.WORDS and apart.text == "蝦餃 燒賣"
+    assert {term.text for term in apart.terms} == {"蝦餃", "燒賣"}
+    # One dictionary word has nothing to take apart.
+    [clause] = parse("茶樓").must
+    assert [a.source for a in clause.alternatives] == [Source.LITERAL]
 
 
 def test_exclusions():
