@@ -17,6 +17,8 @@ Every Presentation document the archive serves is built here with iiif-prezi3
   out for everyone (see :func:`iiif.selectors.transcript_tracks`).
 * Collections: archive collections, the four theme libraries and ``top``
   (§5.1), listing only what the visitor may see.
+* Content Search: volumes with page text and recordings declare their search
+  services, 2.0 and 1.0 (:func:`_search_services`, :mod:`iiif.content_search`).
 
 Language maps (§4.4) use the record's own forms: ``zh-Hant``, ``zh-Hans`` and
 ``en``; the source's own text goes under the key of its script, detected per
@@ -62,6 +64,7 @@ from iiif_prezi3 import (
     ManifestRef,
     Provider,
     Range,
+    ServiceV2,
     ServiceV3,
     TextualBody,
 )
@@ -77,7 +80,7 @@ CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 #: The media type for clients that ask for JSON-LD (§6.3).
 LD_JSON = f'application/ld+json;profile="{CONTEXT}"'
 #: Bump when the shape of built documents changes, so cached copies are rebuilt.
-BUILDER_VERSION = 2
+BUILDER_VERSION = 3
 
 HANT, HANS, EN, YUE, NONE = "zh-Hant", "zh-Hans", "en", "yue", "none"
 
@@ -491,6 +494,57 @@ def _image_service(service_id: str) -> ServiceV3:
     return ServiceV3(id=service_id, type="ImageService3", profile="level2")
 
 
+#: Content Search 1.0 (the form Mirador's search panel finds, by profile).
+SEARCH1_CONTEXT = "http://iiif.io/api/search/1/context.json"
+SEARCH1_PROFILE = "http://iiif.io/api/search/1/search"
+AUTOCOMPLETE1_PROFILE = "http://iiif.io/api/search/1/autocomplete"
+
+
+def _search_services(urls: Urls, item: Item) -> list:
+    """The item's Content Search services, each with its autocomplete (``iiif.content_search``).
+
+    Content Search 2.0 §3 (``SearchService2`` with a nested
+    ``AutoCompleteService2``), and the same search in its 1.0 form (§3.1 and
+    §4.1 of 1.0: ``@context``, ``@id`` and the ``search/1`` profiles), which
+    Presentation 3.0 §3.2 ``service`` lists as a ``SearchService1`` and which
+    is the only form Mirador's search panel speaks.
+    """
+    args = [item.public_id]
+    search2 = urls.path(reverse("iiif_search2", args=args))
+    search1 = urls.path(reverse("iiif_search1", args=args))
+    return [
+        ServiceV3(
+            id=search2,
+            type="SearchService2",
+            service=[
+                ServiceV3(
+                    id=urls.path(reverse("iiif_search2_autocomplete", args=args)),
+                    type="AutoCompleteService2",
+                )
+            ],
+        ),
+        ServiceV2(
+            **{
+                "@context": SEARCH1_CONTEXT,
+                "@id": search1,
+                "@type": "SearchService1",
+                "profile": SEARCH1_PROFILE,
+                "service": [
+                    ServiceV2(
+                        **{
+                            "@id": urls.path(
+                                reverse("iiif_search1_autocomplete", args=args)
+                            ),
+                            "@type": "AutoCompleteService1",
+                            "profile": AUTOCOMPLETE1_PROFILE,
+                        }
+                    )
+                ],
+            }
+        ),
+    ]
+
+
 def _thumbnail(urls: Urls, page: PageImage, box: int = 256) -> AnnotationBody:
     """A small image of a page through its Image API service (§3.1 ``thumbnail``)."""
     scale = min(1.0, box / max(page.width, page.height, 1))
@@ -756,6 +810,9 @@ def _image_manifest(urls: Urls, item: Item, pages: list[PageImage]) -> Manifest:
     )
     if structures:
         manifest.structures = structures
+    # Searchable once a page has text (a page's text changing renews the stamp).
+    if any(page.text.strip() for page in pages):
+        manifest.service = _search_services(urls, item)
     return manifest
 
 
@@ -1015,6 +1072,8 @@ def _recording_manifest(
     structures = _index_structures(mid, manifest.items[0], points)
     if structures:
         manifest.structures = structures
+    # Always: a transcript may be made after this manifest was cached.
+    manifest.service = _search_services(urls, item)
     return manifest
 
 

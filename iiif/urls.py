@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("iiif.image_urls")),
     path("", include("iiif.presentation_urls")),
     path("", include("iiif.viewer_urls")),
+    path("", include("iiif.search_urls")),
 ]
