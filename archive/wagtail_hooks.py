@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.search import SearchArea
 from wagtail.admin.ui.tables import Column, DateColumn, UpdatedAtColumn
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -465,4 +466,26 @@ def register_search_index_menu_item():
         name="search-index",
         icon_name="search",
         order=900,
+    )
+
+
+class ArchiveSearchArea(SearchArea):
+    """The archive's own search in the admin's search box: staff find all they may see.
+
+    It opens the public search page; signed in as staff, its scope includes
+    restricted, reading-room and embargoed material (``service.scope_for``).
+    """
+
+    def is_shown(self, request):
+        return is_archive_staff(request.user)
+
+
+@hooks.register("register_admin_search_area")
+def register_archive_search_area():
+    return ArchiveSearchArea(
+        _("Archive (records, pages, transcripts)"),
+        "/search/",
+        name="archive",
+        icon_name="search",
+        order=50,
     )
