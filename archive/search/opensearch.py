@@ -6,8 +6,9 @@ alias searches go through. See ``docs/search-opensearch.md``.
 
 **Terms.** OpenSearch cannot take pre-tokenized tokens, and its own analyzers
 would not give ours (:mod:`archive.search.analysis` decides every term for
-every engine). So each of a document's two texts (``title``, ``body``) is
-indexed once per analyzer field (``title_cjk2``, ``body_jyutping`` ...) as a
+every engine). So each of a document's texts (``title``, ``context`` for the
+inherited title of a segment or page, ``body``) is indexed once per analyzer
+field (``title_cjk2``, ``body_jyutping`` ...) as a
 string of space-separated terms read by the ``whitespace`` tokenizer, in which
 the word at index *p* is that field's token at analyzer position *p*, or the
 filler :data:`FILLER` where the field has none. OpenSearch positions then are
@@ -57,6 +58,8 @@ from opensearchpy import exceptions as errors
 
 from archive.search.analysis import Field, Token, analyze, analyzer_fingerprint
 from archive.search.engine import (
+    CONTEXT_BOOST,
+    CONTEXT_TYPES,
     FACET_FIELDS,
     SORTS,
     AccessScope,
@@ -72,10 +75,11 @@ from archive.search.query import Alternative, Clause, Source, Term
 logger = logging.getLogger(__name__)
 
 #: Raised whenever the mapping or the term layout changes (reindex to apply).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-#: The two texts of a document, each indexed once per analyzer field.
-TEXTS = ("title", "body")
+#: The texts of a document, each indexed once per analyzer field: the title,
+#: the body, and the context (the title of a CONTEXT_TYPES document).
+TEXTS = ("title", "context", "body")
 
 #: Holds a position where a field has no token. The analyzer drops ``_``
 #: (punctuation), so no real term is ever this.
@@ -302,7 +306,8 @@ def document_body(document: SearchDocument) -> dict:
         body[f"gate{i}_level"] = gate.level
         if gate.embargo_until is not None:
             body[f"gate{i}_until"] = day_number(gate.embargo_until)
-    for text, value in (("title", document.title), ("body", document.body)):
+    title_text = "context" if document.type in CONTEXT_TYPES else "title"
+    for text, value in ((title_text, document.title), ("body", document.body)):
         for field, encoded in encode_text(value).items():
             if encoded:
                 body[text_field(text, field)] = encoded
@@ -380,8 +385,14 @@ def _any(queries: list[dict]) -> dict:
 
 
 def _either_text(make: Callable[[str], dict]) -> dict:
-    """The query in the title (weighing more) or in the body."""
-    return _any([_boost(make("title"), TITLE_BOOST), make("body")])
+    """The query in the title (weighing more), the context (little) or the body."""
+    return _any(
+        [
+            _boost(make("title"), TITLE_BOOST),
+            _boost(make("context"), CONTEXT_BOOST),
+            make("body"),
+        ]
+    )
 
 
 def _distinct(terms: Iterable[Term]) -> list[Term]:

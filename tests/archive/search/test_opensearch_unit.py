@@ -3,8 +3,9 @@
 No cluster runs here (the shared contract tests run the engine against a real
 one when ``OPENSEARCH_URL`` is set). These tests check what the engine sends:
 
-- the strict mapping and the whitespace-with-fillers strings, decoded back
-  and compared with :func:`archive.search.analysis.analyze`;
+- the strict mapping of the three texts (``title``, ``context``, ``body``)
+  and the whitespace-with-fillers strings, decoded back and compared with
+  :func:`archive.search.analysis.analyze`;
 - the query bodies built from :func:`archive.search.query.parse`, both by
   shape and by :func:`evaluate`, a small model of the Lucene semantics of the
   few query types the engine uses (``bool``, ``term``, ``terms``, ``range``,
@@ -29,6 +30,9 @@ from opensearchpy import exceptions as errors
 from archive.search import opensearch as os_engine
 from archive.search.analysis import Field, Token, analyze
 from archive.search.engine import (
+    CONTEXT_BOOST,
+    CONTEXT_TYPES,
+    DOC_TYPES,
     AccessScope,
     EngineRequest,
     EngineUnavailable,
@@ -42,6 +46,7 @@ from archive.search.opensearch import (
     TEXTS,
     OpenSearchEngine,
     access_filter,
+    alternative_query,
     clause_query,
     connection_options,
     document_body,
@@ -170,22 +175,66 @@ def request_for(text: str, **options) -> EngineRequest:
     return EngineRequest(query=parse(text), **options)
 
 
-def finds(text: str, *, body: str = "", title: str = "標題", **document) -> bool:
+def finds(
+    text: str,
+    *,
+    body: str = "",
+    title: str = "標題",
+    doc_type: str = "item",
+    **document,
+) -> bool:
     """Whether the query ``text`` finds a document with this title and body."""
-    source = document_body(SearchDocument("item:x", "item", title, body, **document))
+    source = document_body(
+        SearchDocument(f"{doc_type}:x", doc_type, title, body, **document)
+    )
     return evaluate(query_body(request_for(text))["query"], source)
+
+
+def leaves(query: dict, boosts: tuple[float, ...] = ()) -> list[tuple[str, str, tuple]]:
+    """Every ``term`` and ``span_term`` of a query: (field, value, boosts on its path)."""
+    kind, body = _one(query)
+    if kind in ("term", "span_term"):
+        field, value = _one(body)
+        return [(field, value["value"], boosts)]
+    if kind == "bool":
+        if "boost" in body:
+            boosts = (*boosts, body["boost"])
+        parts = [q for key in ("must", "should", "must_not") for q in body.get(key, [])]
+        return [leaf for q in parts for leaf in leaves(q, boosts)]
+    if kind == "span_near":
+        return [leaf for q in body["clauses"] for leaf in leaves(q, boosts)]
+    if kind == "span_field_masking":
+        return leaves(body["query"], boosts)
+    if kind in ("span_gap", "match_all", "match_none"):
+        return []
+    raise AssertionError(f"no leaves known for {kind}")
+
+
+def text_of(field: str) -> str | None:
+    """The text (``title``, ``context``, ``body``) an index field belongs to.
+
+    ``None`` for a field of no text (``key``, ``gate0_level``).
+    """
+    found = [t for t in TEXTS if field in {text_field(t, f) for f in Field}]
+    return found[0] if found else None
+
+
+def has_span(query: dict) -> bool:
+    """Whether a span query occurs anywhere in ``query``."""
+    return '"span_' in json.dumps(query)
 
 
 # ---------------------------------------------------------------------------
 # Mapping
 
 
-def test_mapping_is_strict_with_every_analyzer_field_of_both_texts():
+def test_mapping_is_strict_with_every_analyzer_field_of_the_three_texts():
+    assert TEXTS == ("title", "context", "body")
     body = index_body()
     mappings = body["mappings"]
     properties = mappings["properties"]
     assert mappings["dynamic"] == "strict"
-    for text in ("title", "body"):
+    for text in ("title", "context", "body"):
         for field in Field:
             mapping = properties[f"{text}_{field.value}"]
             assert mapping["type"] == "text"
@@ -214,17 +263,20 @@ def test_mapping_is_strict_with_every_analyzer_field_of_both_texts():
         assert properties[f"gate{i}_level"] == {"type": "keyword"}
         assert properties[f"gate{i}_until"] == {"type": "integer"}
     assert properties["stored"] == {"type": "object", "enabled": False}
-    assert mappings["_source"] == {"excludes": ["title_*", "body_*"]}
+    assert mappings["_source"] == {"excludes": ["title_*", "context_*", "body_*"]}
+    # The context fields came with schema 2 (older indices read as stale).
+    assert mappings["_meta"]["schema"] == os_engine.SCHEMA_VERSION >= 2
     assert set(mappings["_meta"]) == {"schema", "analyzer"}
     assert "refresh_interval" not in body["settings"]["index"]
     assert index_body(loading=True)["settings"]["index"]["refresh_interval"] == "-1"
 
 
-def test_every_field_a_document_body_holds_is_mapped():
+@pytest.mark.parametrize("doc_type", ["segment", "item"])
+def test_every_field_a_document_body_holds_is_mapped(doc_type):
     properties = index_body()["mappings"]["properties"]
     document = SearchDocument(
-        "segment:1",
-        "segment",
+        f"{doc_type}:1",
+        doc_type,
         "西關茶樓",
         CANTONESE + LATIN,
         item="abc",
@@ -238,7 +290,9 @@ def test_every_field_a_document_body_holds_is_mapped():
         decade="1930",
         date=1938,
     )
-    assert set(document_body(document)) <= set(properties)
+    held = set(document_body(document))
+    assert held <= set(properties)
+    assert {"title_cjk2", "context_cjk2"} & held, "the title is indexed somewhere"
 
 
 # ---------------------------------------------------------------------------
@@ -340,6 +394,24 @@ def test_document_body_fields():
     assert body["title_cjk2"] == "西關" and "body_cjk1" not in body
 
 
+def test_a_context_type_puts_its_title_in_the_context_text():
+    assert CONTEXT_TYPES == ("segment", "page")
+    for doc_type in DOC_TYPES:
+        body = document_body(SearchDocument(f"{doc_type}:1", doc_type, "西關", "茶樓"))
+        title_fields = {name for name in body if text_of(name) == "title"}
+        context_fields = {name for name in body if text_of(name) == "context"}
+        assert body["body_cjk2"] == "茶樓", doc_type
+        if doc_type in CONTEXT_TYPES:
+            assert body["context_cjk2"] == "西關" and body["context_cjk1"] == "西 關"
+            assert not title_fields, doc_type
+        else:
+            assert body["title_cjk2"] == "西關" and body["title_cjk1"] == "西 關"
+            assert not context_fields, doc_type
+    # The stored document keeps its title as the title, whatever its type.
+    segment = SearchDocument("segment:1", "segment", "西關", "茶樓")
+    assert hit_document(document_body(segment)).title == "西關"
+
+
 def test_analysing_in_processes_gives_the_same_bodies_in_order(monkeypatch):
     monkeypatch.setattr(os_engine, "BULK_CHUNK", 3)
     documents = [
@@ -389,6 +461,12 @@ def test_two_character_query():
                         "boost": 2.0,
                     }
                 },
+                {
+                    "bool": {
+                        "must": [{"term": {"context_cjk2": {"value": "茶樓"}}}],
+                        "boost": 0.1,
+                    }
+                },
                 {"term": {"body_cjk2": {"value": "茶樓"}}},
             ],
             "minimum_should_match": 1,
@@ -399,23 +477,45 @@ def test_two_character_query():
 
 def test_longer_run_requires_its_bigrams_and_boosts_the_exact_run():
     (clause,) = query_body(request_for("西關茶樓"))["query"]["bool"]["must"]
-    matched = clause["bool"]["must"][0]
-    body_terms = matched["bool"]["should"][1]["bool"]["must"]
+    # The run as typed (ranked first), then its dictionary words apart.
+    typed, apart = clause["bool"]["should"]
+    assert clause["bool"]["minimum_should_match"] == 1
+    assert typed["bool"]["boost"] == os_engine.LITERAL_BOOST
+    assert "boost" not in apart["bool"]
+    literal = typed["bool"]["must"][0]
+    matched = literal["bool"]["must"][0]
+    body_terms = matched["bool"]["should"][2]["bool"]["must"]
     assert body_terms == [
         {"term": {"body_cjk2": {"value": bigram}}}
         for bigram in ("西關", "關茶", "茶樓")
     ]
-    (run,) = clause["bool"]["should"]
+    (run,) = literal["bool"]["should"]
     assert run["bool"]["boost"] == os_engine.RUN_BOOST
-    body_run = run["bool"]["must"][0]["bool"]["should"][1]
+    body_run = run["bool"]["must"][0]["bool"]["should"][2]
     assert body_run["span_near"]["slop"] == 0
-    assert len(body_run["span_near"]["clauses"]) == 3
+    assert [_one(c["span_term"])[0] for c in body_run["span_near"]["clauses"]] == [
+        "body_cjk2"
+    ] * 3
 
 
 def test_quoted_phrase_is_an_exact_span_run():
     (clause,) = query_body(request_for('"西關茶樓"'))["query"]["bool"]["must"]
-    title, body = clause["bool"]["should"]
+    title, context, body = clause["bool"]["should"]
     assert title["bool"]["boost"] == 2.0
+    assert context["bool"]["boost"] == 0.1
+    assert context["bool"]["must"] == [
+        {
+            "span_near": {
+                "clauses": [
+                    {"span_term": {"context_cjk2": {"value": "西關"}}},
+                    {"span_term": {"context_cjk2": {"value": "關茶"}}},
+                    {"span_term": {"context_cjk2": {"value": "茶樓"}}},
+                ],
+                "slop": 0,
+                "in_order": True,
+            }
+        }
+    ]
     assert body == {
         "span_near": {
             "clauses": [
@@ -431,7 +531,7 @@ def test_quoted_phrase_is_an_exact_span_run():
 
 def test_cross_field_phrase_masks_to_the_first_field():
     (clause,) = query_body(request_for('"1938年"'))["query"]["bool"]["must"]
-    body = clause["bool"]["should"][1]
+    body = clause["bool"]["should"][2]
     assert body == {
         "span_near": {
             "clauses": [
@@ -451,7 +551,7 @@ def test_cross_field_phrase_masks_to_the_first_field():
 
 def test_phrase_with_a_gap_uses_an_exact_span_gap():
     (clause,) = query_body(request_for('"西關，茶樓"'))["query"]["bool"]["must"]
-    clauses = clause["bool"]["should"][1]["span_near"]["clauses"]
+    clauses = clause["bool"]["should"][2]["span_near"]["clauses"]
     # 西關 at 0 (its bigram covers 0-1), the comma leaves 2 empty, 茶樓 at 3.
     assert clauses == [
         {"span_term": {"body_cjk2": {"value": "西關"}}},
@@ -464,7 +564,7 @@ def test_exclusion_is_must_not():
     bool_query = query_body(request_for("茶樓 -飲茶"))["query"]["bool"]
     assert len(bool_query["must"]) == 1
     (excluded,) = bool_query["must_not"]
-    assert excluded["bool"]["should"][1] == {"term": {"body_cjk2": {"value": "飲茶"}}}
+    assert excluded["bool"]["should"][2] == {"term": {"body_cjk2": {"value": "飲茶"}}}
 
 
 def test_only_an_exclusion_keeps_everything_else():
@@ -480,7 +580,7 @@ def test_toned_jyutping_query():
     built = clause_query(clause)
     literal_query, reading_query = built["bool"]["should"]
     assert literal_query["bool"]["boost"] == os_engine.LITERAL_BOOST
-    body_run = reading_query["bool"]["should"][1]
+    body_run = reading_query["bool"]["should"][2]
     assert body_run == {
         "span_near": {
             "clauses": [
@@ -497,14 +597,88 @@ def test_toneless_joined_jyutping_query():
     clause = parse("gwongzau").must[0]
     built = clause_query(clause)["bool"]["should"]
     assert len(built) == 3
-    toneless_run = built[1]["bool"]["should"][1]["span_near"]["clauses"]
+    toneless_run = built[1]["bool"]["should"][2]["span_near"]["clauses"]
     assert toneless_run == [
         {"span_term": {"body_jyutping_toneless": {"value": "gwong"}}},
         {"span_term": {"body_jyutping_toneless": {"value": "zau"}}},
     ]
-    assert built[2]["bool"]["should"][1] == {
+    assert built[2]["bool"]["should"][2] == {
         "term": {"body_jyutping_word": {"value": "gwongzau"}}
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "茶樓",
+        "西關茶樓",
+        "我哋好多",
+        '"西關茶樓"',
+        '"1938年"',
+        '"西關，茶樓"',
+        "gwong2 zau1",
+        "gwongzau",
+        "cafe 茶樓 -飲茶",
+    ],
+)
+def test_every_text_query_also_asks_the_context_at_its_low_boost(text):
+    assert CONTEXT_BOOST == 0.1 < 1 < os_engine.TITLE_BOOST
+    bool_query = query_body(request_for(text))["query"]["bool"]
+    found = [
+        leaf
+        for query in bool_query["must"] + bool_query.get("must_not", [])
+        for leaf in leaves(query)
+    ]
+    by_text: dict = {name: [] for name in TEXTS}
+    for field, value, boosts in found:
+        by_text[text_of(field)].append(((field.split("_", 1)[1], value), boosts))
+    assert by_text["context"], "the context text is queried"
+    # The same terms in each text, each weighed by its text's boost first.
+    terms = {name: [t for t, _b in entries] for name, entries in by_text.items()}
+    assert terms["title"] == terms["context"] == terms["body"]
+    assert {b[-1] for _t, b in by_text["context"]} == {CONTEXT_BOOST}
+    assert {b[-1] for _t, b in by_text["title"]} == {os_engine.TITLE_BOOST}
+    # The body is weighed down by nothing (only the literal and run boosts).
+    assert CONTEXT_BOOST not in {b for _t, boosts in by_text["body"] for b in boosts}
+
+
+def test_a_words_alternative_is_an_and_of_its_terms_without_a_span():
+    literal, apart = parse("西關茶樓").must[0].alternatives
+    assert literal.source == Source.LITERAL
+    assert apart.source == Source.WORDS and not apart.phrase
+    query = alternative_query(apart)
+    # Required: both words, as plain terms in one text (no span: not adjacent).
+    (required,) = query["bool"]["must"]
+    assert not has_span(required)
+    title, context, body = required["bool"]["should"]
+    assert required["bool"]["minimum_should_match"] == 1
+    assert body == {
+        "bool": {
+            "must": [
+                {"term": {"body_cjk2": {"value": "西關"}}},
+                {"term": {"body_cjk2": {"value": "茶樓"}}},
+            ]
+        }
+    }
+    assert title["bool"]["boost"] == os_engine.TITLE_BOOST
+    assert context["bool"]["boost"] == CONTEXT_BOOST
+    assert title["bool"]["must"] == [
+        {
+            "bool": {
+                "must": [
+                    {"term": {"title_cjk2": {"value": "西關"}}},
+                    {"term": {"title_cjk2": {"value": "茶樓"}}},
+                ]
+            }
+        }
+    ]
+    # Any span is only an optional ranking boost: the words apart match without it.
+    apart_words = document_body(
+        SearchDocument("item:x", "item", "標題", "去西關飲茶，再去茶樓")
+    )
+    assert evaluate(query, apart_words)
+    assert not any(evaluate(q, apart_words) for q in query["bool"].get("should", []))
+    assert not evaluate(alternative_query(literal), apart_words)
 
 
 def test_filters_negated_filters_types_and_item():
@@ -591,10 +765,19 @@ def test_facets():
         ("茶樓", CANTONESE, True),
         ("茶樓", "茶，樓", False),
         ("茶", CANTONESE, True),
-        ("西關茶樓", "去西關飲茶，再去茶樓", False),  # 關茶 is missing
+        # No alias: the run's words apart also match (關茶 is not needed).
+        ("西關茶樓", "去西關飲茶，再去茶樓", True),
+        ("西關茶樓", "西關嘅茶樓", True),
+        ("西關茶樓", "去西關飲茶", False),  # 茶樓 is missing
         ("西關茶樓", "茶樓在西關，關茶", True),  # every bigram, not as a run
+        ("蝦餃燒賣", "蝦餃、燒賣", True),
+        ("蝦餃燒賣", "蝦餃", False),
+        # With an alias the run's forms stay runs: no words-apart alternative.
+        ("我哋好多", "我們好多人", True),
+        ("我哋好多", "我哋，好多", False),
         ('"西關茶樓"', "去西關茶樓飲茶", True),
         ('"西關茶樓"', "西關嘅茶樓", False),
+        ('"西關茶樓"', "去西關飲茶，再去茶樓", False),  # quoted: the exact run
         ('"1938年"', CANTONESE, True),
         ('"1938年"', "1938 年", True),  # whitespace adds no position
         ('"1938年"', "1938，年", False),
@@ -618,11 +801,22 @@ def test_query_matches_like_the_engine_contract(query, body, found):
 
 
 def test_an_alternative_must_match_within_one_text():
-    # 西關茶樓 needs 西關, 關茶 and 茶樓 in one text, not spread over two.
+    # 西關茶樓 needs 西關, 關茶 and 茶樓 (or, apart, 西關 and 茶樓) in one text.
     assert not finds("西關茶樓", title="西關", body="關茶樓")
+    assert not finds("西關茶樓", title="西關", body="茶樓")
+    assert not finds("西關茶樓", title="西關", body="茶樓", doc_type="segment")
     assert finds("西關茶樓", title="西關茶樓", body="")
     # Separate clauses may match in different texts.
     assert finds("西關 1938", title="西關", body="1938")
+
+
+@pytest.mark.parametrize("doc_type", CONTEXT_TYPES)
+def test_a_context_title_matches_like_a_title(doc_type):
+    assert finds("西關", title="西關", body="茶樓", doc_type=doc_type)
+    assert finds('"西關茶樓"', title="西關茶樓", doc_type=doc_type)
+    assert finds("sai1 gwaan1", title="西關", doc_type=doc_type)
+    assert not finds('"西關茶樓"', title="西關嘅茶樓", doc_type=doc_type)
+    assert not finds("茶樓 -西關", title="西關", body="茶樓", doc_type=doc_type)
 
 
 @pytest.mark.parametrize(
