@@ -26,6 +26,8 @@ urlpatterns = [
     ),
     path("display-script/", views.set_display_script, name="set_display_script"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The search page and the JSON search API: see archive/search/urls.py.
+    path("", include("archive.search.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", include(wagtailadmin_urls)),
     path("", include("transcription.urls")),  # transcripts, listening copies

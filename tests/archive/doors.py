@@ -70,6 +70,14 @@ SITE_DOORS = {
         ["/_util/authenticate_with_password/999/999/"],
     ),
     "wagtailcore_login": ("get", ["/_util/login/"]),
+    # Search (archive/search/urls.py): the page, the JSON API and its OpenAPI
+    # document. Every hit is checked with can_view (tests/archive/search/).
+    "search": (
+        "get",
+        ["/search/?q=WALK", "/search/?q=走查&type=item&sort=-date", "/search/"],
+    ),
+    "search_api": ("get", ["/api/search?q=WALK", "/api/search?q=title&per_page=100"]),
+    "search_openapi": ("get", ["/api/openapi.json"]),
 }
 
 
