@@ -109,6 +109,10 @@ def _make_item(level: str, tmp_path) -> ItemFixture:
 def walk(db, tmp_path, settings, client):
     settings.ARCHIVE_READING_ROOM_NETWORKS = ["10.20.0.0/16"]
     fixtures = {level: _make_item(level, tmp_path) for level in LEVELS}
+    # Index every item, so the search doors have something they could leak.
+    from archive.search.indexing import items_reindex
+
+    items_reindex([pk for f in fixtures.values() for pk in (f.item.pk, f.recording.pk)])
     user = make_user("reader")
     staff = make_user("archivist-walk", groups=["Archivists"])
     return fixtures, user, staff
@@ -231,3 +235,17 @@ def test_admin_refuses_anonymous_visitors(client):
 
 def test_unknown_item_is_404(db, client):
     assert client.get("/items/no-such-item/").status_code == 404
+
+
+def test_search_lists_what_the_visitor_may_see(walk, client):
+    """The search doors' check can fail: the index holds every level, and allowed ones appear."""
+    fixtures, user, staff = walk
+    for door in ("/search/?q=WALK", "/api/search?q=WALK&per_page=100"):
+        body = _body(_get(client, "anonymous", door, user, staff))
+        assert "WALK-PUBLIC-TITLE" in body, door
+        assert "WALK-EMBARGO_PASSED-TITLE" in body, door
+        body = _body(_get(client, "reading_room", door, user, staff))
+        assert "WALK-READING_ROOM-TITLE" in body, door
+        body = _body(_get(client, "staff", door, user, staff))
+        assert "WALK-STAFF-TITLE" in body, door
+        assert "WALK-WITHDRAWN-TITLE" not in body, door

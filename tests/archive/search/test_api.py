@@ -289,3 +289,13 @@ def test_the_openapi_document_describes_the_search_api(client, openapi):
         assert name in openapi["components"]["schemas"], ref
     response = client.get("/api/openapi.json")
     assert response["Access-Control-Allow-Origin"] == "*"
+
+
+def test_the_openapi_document_is_a_valid_openapi_3_1_document(openapi):
+    from openapi_spec_validator import validate as validate_spec
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    validate_spec(openapi)
+    broken = {**openapi, "paths": {"/api/search": {"get": {"responses": "nope"}}}}
+    with pytest.raises(OpenAPIValidationError):
+        validate_spec(broken)
