@@ -292,6 +292,19 @@ def _parameters() -> list[dict]:
         )
     parameters += [
         {
+            "name": "item",
+            "in": "query",
+            "description": (
+                "Search inside one item (its public identifier, as in /items/{item}/): "
+                "a volume's pages, a recording's transcript."
+            ),
+            "schema": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+            },
+            "example": "oh-teahouse-1938",
+        },
+        {
             "name": "sort",
             "in": "query",
             "description": "relevance (default), date (oldest first), -date (newest first).",

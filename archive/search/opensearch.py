@@ -21,7 +21,8 @@ the phrase (punctuation, or a bigram covering two positions) is an exact
 **Matching** mirrors :class:`archive.search.embedded.QueryBuilder` (the
 semantics are in :mod:`archive.search.engine`): an alternative matches when
 all its terms occur in the title, all in the context or all in the body
-(the title weighs :data:`TITLE_BOOST`, the context ``CONTEXT_BOOST``); a several-term alternative that is not a phrase
+(the title weighs :data:`TITLE_BOOST`, the context ``CONTEXT_BOOST``); a
+several-term alternative that is not a phrase
 also ranks higher as its exact run; a clause is any of its alternatives (the
 form as typed weighs :data:`LITERAL_BOOST` more); excluded clauses are
 ``must_not``. Filters, types, the item and the reader's access gates are

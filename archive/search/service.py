@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -42,6 +43,9 @@ MAX_PER_PAGE = 100
 
 #: No page beyond this (deep paging is for the API's consumers to avoid).
 MAX_PAGE = 500
+
+#: An ``item`` parameter (search inside one item): a public identifier.
+ITEM_PARAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 #: What each document type is called, for facets and hit labels.
 TYPE_LABELS = {
@@ -150,7 +154,11 @@ class SearchPage:
     @property
     def searched(self) -> bool:
         """Whether anything was asked at all."""
-        return not self.query.is_empty or bool(self.params.filters)
+        return (
+            not self.query.is_empty
+            or bool(self.params.filters)
+            or bool(self.params.item)
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -421,7 +429,8 @@ def params_from(data, *, item: str = "") -> SearchParams:
 
     Unknown parameters are ignored; numbers out of range are clamped;
     ``type``, ``kind``, ``theme``, ``place``, ``dialect``, ``collection``
-    and ``decade`` may repeat.
+    and ``decade`` may repeat; ``item`` (a public identifier) searches inside
+    one item.
     """
 
     def number(name: str, default: int) -> int:
@@ -436,6 +445,10 @@ def params_from(data, *, item: str = "") -> SearchParams:
         if values:
             filters[name] = values
     sort = data.get("sort", "relevance")
+    if not item:
+        item = data.get("item") or ""
+        if not ITEM_PARAM.fullmatch(item):
+            item = ""
     return SearchParams(
         q=(data.get("q") or "")[:1000],
         filters=filters,

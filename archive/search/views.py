@@ -34,6 +34,7 @@ from archive.search.engine import DOC_TYPES, FACET_FIELDS, SORTS
 from archive.search.highlight import Piece, spans
 from archive.search.openapi import openapi_document
 from archive.search.service import (
+    ITEM_PARAM,
     MAX_PAGE,
     MAX_PER_PAGE,
     Hit,
@@ -372,6 +373,23 @@ def _wide_scope(request) -> bool:
 # The page
 
 
+def _scope(params, data, request) -> dict | None:
+    """The item a search is inside, if the reader may see it, and how to leave it."""
+    if not params.item:
+        return None
+    from archive.access import can_view
+    from archive.models import Item
+
+    item = Item.objects.filter(public_id=params.item).first()
+    if item is None or not can_view(request.user, item, request):
+        return None
+    return {
+        "item": item,
+        "url": f"/items/{item.public_id}/",
+        "everywhere_url": _url(_changed(data, item=None)),
+    }
+
+
 @require_safe
 def search_page(request):
     """The search page: one box, facets, highlighted hits, paging and sorting.
@@ -384,6 +402,7 @@ def search_page(request):
     page = search(params, user=request.user, request=request)
     hits = hit_views(page)
     context = {
+        "scope": _scope(params, data, request),
         "q": params.q,
         "query_html": format_html(
             "<span{}>{}</span>",
@@ -460,6 +479,8 @@ def _api_problems(data: QueryDict) -> list[dict]:
             problem(name, "must be at most 200 characters")
     if len(data.get("q", "")) > 1000:
         problem("q", "must be at most 1000 characters")
+    if "item" in data and not ITEM_PARAM.fullmatch(data.get("item", "")):
+        problem("item", "must be an item's public identifier")
     return problems
 
 

@@ -280,7 +280,7 @@ def test_the_openapi_document_describes_the_search_api(client, openapi):
     assert openapi["servers"] == [{"url": "http://testserver"}]
     operation = openapi["paths"]["/api/search"]["get"]
     names = {p["name"] for p in operation["parameters"]}
-    assert names == {"q", "sort", "page", "per_page", *FACET_FIELDS}
+    assert names == {"q", "item", "sort", "page", "per_page", *FACET_FIELDS}
     assert set(operation["responses"]) == {"200", "400", "405", "503"}
     # Every $ref points at a schema the document has.
     text = json.dumps(openapi)
