@@ -126,7 +126,7 @@ def _visible(documents: list[SearchDocument], user, request) -> set[str]:
     """The segments the reader may read now (``transcript_reading``'s rules)."""
     pks = [int(d.key.split(":", 1)[1]) for d in documents]
     segments = Segment.objects.filter(pk__in=pks).select_related(
-        "transcript__asset", "transcript__item"
+        "transcript__asset__item", "transcript__item"
     )
     staff = is_archive_staff(user)
     closed: dict[int, list[tuple[float, float]]] = {}

@@ -292,7 +292,13 @@ class QueryBuilder:
         )
 
     def values(self, field: str, values: Iterable[str]) -> tantivy.Query:
-        return tantivy.Query.term_set_query(self.schema, field, list(values))
+        """Any of a few values (term queries: far cheaper than a term set here)."""
+        values = list(dict.fromkeys(values))
+        if len(values) == 1:
+            return self.term(field, values[0])
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, self.term(field, value)) for value in values]
+        )
 
     def gate_open(self, i: int, scope: AccessScope) -> tantivy.Query:
         level = f"g{i}"
