@@ -316,11 +316,6 @@ def _works_visible(documents, user, request) -> set[str]:
     }
 
 
-def work_key_stale(work_public_id: str) -> str:
-    """The key of a work's document (to delete it when it has no volume left)."""
-    return f"work:{work_public_id}"
-
-
 def register_archive_sources() -> None:
     """Register the archive's own sources (``ArchiveConfig.ready()``)."""
     source_register(

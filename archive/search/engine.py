@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -300,15 +300,3 @@ def engines_forget() -> None:
     """Drop the cached engines (tests, after changing settings)."""
     with _lock:
         _engines.clear()
-
-
-def sort_key_date(document: SearchDocument) -> tuple:
-    """Order by date, unknown dates last (used by engines that sort in Python)."""
-    return (document.date is None, document.date or 0)
-
-
-def sequence_of(values: Sequence[str] | str) -> tuple[str, ...]:
-    """A filter value or values as a tuple."""
-    if isinstance(values, str):
-        return (values,)
-    return tuple(values)
