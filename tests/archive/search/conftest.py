@@ -10,7 +10,9 @@ import pytest
 from archive.search.engine import engines_forget
 from tests.themes.conftest import (  # noqa: F401 - shared fixtures
     oral_history_transcript,
+    sample,
     sample_archive,
+    sample_loaded_once,
 )
 
 
@@ -51,3 +53,18 @@ def engine(request, tmp_path):
             made.drop()
         except AttributeError:
             made.clear()
+
+
+@pytest.fixture
+def sample_transcript(sample):  # noqa: F811 - the fixture imported above
+    """A finished transcript of the sample oral history, on the module's sample.
+
+    The sample is loaded once per module (``sample_loaded_once``); what a
+    test writes is rolled back after it.
+    """
+    from archive.models import Item
+    from tests.themes.conftest import ORAL_HISTORY, ORAL_HISTORY_SEGMENTS
+    from tests.transcription.doors import transcript_make
+
+    item = Item.objects.get(public_id=ORAL_HISTORY)
+    return transcript_make(item, segments=ORAL_HISTORY_SEGMENTS, language="yue")

@@ -178,7 +178,7 @@ def _page(item, *, sequence: int, text: str) -> PageImage:
 
 
 def test_segments_are_found_with_their_time_and_follow_edits(
-    oral_history_transcript,
+    sample_transcript,
     auto_index,
     django_capture_on_commit_callbacks,
 ):
@@ -191,7 +191,7 @@ def test_segments_are_found_with_their_time_and_follow_edits(
     assert hit.start == 13.0 and hit.time_label == "0:13"
     assert hit.url == f"/items/{ORAL_HISTORY}/?t=13"
     assert hit.speaker == "梁伯"
-    segment = oral_history_transcript.segments.get(start=13.0)
+    segment = sample_transcript.segments.get(start=13.0)
     with django_capture_on_commit_callbacks(execute=True):
         segment.text = "嗰年成日走警報，大家匿喺騎樓底。"
         segment.save()
@@ -200,7 +200,7 @@ def test_segments_are_found_with_their_time_and_follow_edits(
 
 
 def test_a_closed_passage_is_found_by_staff_only(
-    oral_history_transcript,
+    sample_transcript,
     auto_index,
     django_capture_on_commit_callbacks,
     staff_user,
@@ -209,7 +209,7 @@ def test_a_closed_passage_is_found_by_staff_only(
 
     with django_capture_on_commit_callbacks(execute=True):
         closed = Segment.objects.create(
-            transcript=oral_history_transcript,
+            transcript=sample_transcript,
             start=40.0,
             end=45.0,
             text="呢段講到我三叔嘅私事。",
@@ -222,7 +222,7 @@ def test_a_closed_passage_is_found_by_staff_only(
 
 
 def test_a_dated_closure_opens_after_the_nightly_review_on_its_date(
-    oral_history_transcript,
+    sample_transcript,
     auto_index,
     django_capture_on_commit_callbacks,
     monkeypatch,
@@ -236,7 +236,7 @@ def test_a_dated_closure_opens_after_the_nightly_review_on_its_date(
     opens = today + datetime.timedelta(days=30)
     with django_capture_on_commit_callbacks(execute=True):
         Segment.objects.create(
-            transcript=oral_history_transcript,
+            transcript=sample_transcript,
             start=55.0,
             end=58.0,
             text="我阿媽嘅名字唔好講出去。",
@@ -285,7 +285,7 @@ def test_a_draft_exhibition_is_not_found(
     assert found("展覽") == []
 
 
-def test_reindex_rebuilds_everything_with_progress(sample_archive):
+def test_reindex_rebuilds_everything_with_progress(sample):
     out = StringIO()
     call_command("reindex", stdout=out)
     text = out.getvalue()

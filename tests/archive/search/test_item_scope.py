@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def indexed(oral_history_transcript):
+def indexed(sample_transcript):
     items_reindex(list(Item.objects.values_list("pk", flat=True)))
     other = ItemFactory(title="另一間西關茶樓", access_level=AccessLevel.PUBLIC)
     items_reindex([other.pk])
