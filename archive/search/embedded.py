@@ -56,6 +56,11 @@ from archive.search.analysis import analyze, analyzer_fingerprint
 from archive.search.engine import (
     CONTEXT_BOOST,
     CONTEXT_TYPES,
+    FACET_FIELDS,
+    LITERAL_BOOST,
+    MAX_GATES,
+    RUN_BOOST,
+    TITLE_BOOST,
     AccessScope,
     EngineHit,
     EngineRequest,
@@ -82,20 +87,8 @@ PREFIX = {
     "jyutping_word": "J",
 }
 
-#: How many access gates a document may carry (item, recording, segment, spare).
-MAX_GATES = 4
-
 #: Keyword fields (filters and facets); multi-valued ones may repeat.
-KEYWORD_FIELDS = ("type", "kind", "theme", "place", "dialect", "collection", "decade")
-
-#: A hit in the title weighs this much more than one in the body.
-TITLE_BOOST = 2.0
-
-#: An alternative found as its exact run weighs this much more.
-RUN_BOOST = 1.5
-
-#: The form as typed weighs this much more than its aliases and readings.
-LITERAL_BOOST = 2.0
+KEYWORD_FIELDS = FACET_FIELDS
 
 #: Documents analysed per batch handed to a worker process.
 CHUNK = 500

@@ -50,6 +50,18 @@ CONTEXT_TYPES = ("segment", "page")
 #: How much a title of a :data:`CONTEXT_TYPES` document weighs.
 CONTEXT_BOOST = 0.1
 
+#: A hit in the title weighs this much more than one in the body.
+TITLE_BOOST = 2.0
+
+#: An alternative found as its exact run weighs this much more.
+RUN_BOOST = 1.5
+
+#: The form as typed weighs this much more than its aliases and readings.
+LITERAL_BOOST = 2.0
+
+#: How many access gates a document may carry (item, recording, segment, spare).
+MAX_GATES = 4
+
 #: How results may be ordered.
 SORTS = ("relevance", "date", "-date")
 

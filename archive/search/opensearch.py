@@ -62,7 +62,11 @@ from archive.search.engine import (
     CONTEXT_BOOST,
     CONTEXT_TYPES,
     FACET_FIELDS,
+    LITERAL_BOOST,
+    MAX_GATES,
+    RUN_BOOST,
     SORTS,
+    TITLE_BOOST,
     AccessScope,
     EngineHit,
     EngineRequest,
@@ -91,25 +95,12 @@ FILLER = "_"
 #: after it, so it is indexed as a filler instead (only absurd "words" are).
 MAX_TERM_CHARS = 1024
 
-#: How many access gates a document carries after merging (item, recording,
-#: its own, one spare), as in the embedded engine.
-MAX_GATES = 4
-
 #: The level of an unused gate slot: open to every reader.
 OPEN_GATE = "_open"
 
 #: Keyword fields: facets and filters (``theme`` and ``place`` hold several
 #: values), plus the key, the item and the institution.
 KEYWORD_FIELDS = (*FACET_FIELDS, "key", "item", "institution")
-
-#: A hit in the title weighs this much more than one in the body.
-TITLE_BOOST = 2.0
-
-#: An alternative found as its exact run weighs this much more.
-RUN_BOOST = 1.5
-
-#: The form as typed weighs this much more than its aliases and readings.
-LITERAL_BOOST = 2.0
 
 #: Documents per bulk request, and the most bytes one may carry (small
 #: managed clusters refuse requests over 10 MB).
