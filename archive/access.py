@@ -14,7 +14,10 @@ from functools import lru_cache
 from django.conf import settings
 from django.utils import timezone
 
-from archive.models import AccessLevel, Asset, Item, PageImage
+from archive.models import AccessGrant, AccessLevel, Asset, Item, PageImage
+
+#: Per-user cache (one request) of item pk -> the latest expiry of its active grants.
+_GRANTS_CACHE = "_archive_access_grants"
 
 
 class Decision(enum.Enum):
@@ -92,6 +95,63 @@ def level_decision(
     return Decision.LOGIN_REQUIRED
 
 
+def grant_expires_at(user, item: Item):
+    """When ``user``'s grant to ``item`` ends, or None if no grant is active now.
+
+    Cached on the user object (one request), and compared with the clock at
+    every call, so a grant that ends during a long request ends there too.
+    """
+    if user is None or not user.is_authenticated or item.pk is None:
+        return None
+    cache = getattr(user, _GRANTS_CACHE, None)
+    if cache is None:
+        cache = {}
+        setattr(user, _GRANTS_CACHE, cache)
+    if item.pk not in cache:
+        cache[item.pk] = (
+            AccessGrant.objects.filter(
+                user=user,
+                item_id=item.pk,
+                revoked_at__isnull=True,
+                expires_at__gt=timezone.now(),
+            )
+            .order_by("-expires_at")
+            .values_list("expires_at", flat=True)
+            .first()
+        )
+    expires_at = cache[item.pk]
+    if expires_at is None or timezone.now() >= expires_at:
+        return None
+    return expires_at
+
+
+def _item_decision(user, item: Item, request) -> Decision:
+    decision = level_decision(
+        item.access_level,
+        embargo_until=item.embargo_until,
+        user=user,
+        request=request,
+    )
+    if decision is Decision.GONE or item.access_level == AccessLevel.PUBLIC:
+        return decision
+    if not decision.allowed and grant_expires_at(user, item) is not None:
+        decision = Decision.ALLOW
+        reason = "grant"
+    else:
+        reason = "staff"
+    if (
+        decision.allowed
+        and user is not None
+        and user.is_authenticated
+        and (reason == "grant" or is_archive_staff(user))
+        and not (item.embargo_until and not item.embargo_active())
+    ):
+        from archive.audit import restricted_view
+
+        restricted_view(user, item, request, reason=reason)
+    return decision
+
+
 def decide(user, obj, request=None) -> Decision:
     """Decide whether ``user`` (on ``request``) may see ``obj``.
 
@@ -103,15 +163,14 @@ def decide(user, obj, request=None) -> Decision:
 
     Returns:
         The :class:`Decision`. Withdrawn items are GONE for everyone, staff
-        included, on public doors; staff manage them in the admin.
+        included, on public doors; staff manage them in the admin. A person
+        holding an active grant (``AccessGrant``) sees the item as staff
+        would, but a grant never opens what is stricter than the item (staff-only
+        assets, closed passages). Staff and granted views of restricted items
+        are written to the audit log (``archive.audit.restricted_view``).
     """
     if isinstance(obj, Item):
-        return level_decision(
-            obj.access_level,
-            embargo_until=obj.embargo_until,
-            user=user,
-            request=request,
-        )
+        return _item_decision(user, obj, request)
     if isinstance(obj, PageImage):
         return decide(user, obj.item, request)
     if isinstance(obj, Asset):

@@ -38,6 +38,10 @@ def _periodic_schedule(sender, **kwargs) -> None:
             "task": "themes.tasks.publish_scheduled_task",
             "schedule": crontab(),
         },
+        "ended access grants recorded in the audit log, every ten minutes": {
+            "task": "archive.tasks.grants_expire_task",
+            "schedule": crontab(minute="*/10"),
+        },
         "consents re-applied (expiries, closed passages whose date passed), nightly at 00:05": {
             "task": "transcription.tasks.consents_review_task",
             "schedule": crontab(hour=0, minute=5),

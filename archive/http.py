@@ -93,7 +93,10 @@ def item_refusal_response(request, decision: Decision, item) -> HttpResponse:
         response = render(
             request,
             "archive/restricted.html",
-            {"login_may_help": decision is Decision.LOGIN_REQUIRED},
+            {
+                "login_may_help": decision is Decision.LOGIN_REQUIRED,
+                "public_id": item.public_id,
+            },
             status=403,
         )
     response["Cache-Control"] = PRIVATE_CACHE

@@ -1230,3 +1230,256 @@ class SearchIndexRun(TimeStampedModel):
             return None
         end = self.finished_at or timezone.now()
         return (end - self.started_at).total_seconds()
+
+
+# ---------------------------------------------------------------------------
+# Trust: access requests and grants, concerns, the audit log
+
+
+class AccessRequest(TimeStampedModel):
+    """A visitor's request to see a restricted item, for staff to grant or refuse.
+
+    Filed through ``/items/{item}/request-access/``; the form never shows the
+    restricted item's title, only its identifier.
+    """
+
+    class Status(models.TextChoices):
+        # Translators: an access request waiting for staff.
+        PENDING = "pending", _("waiting")
+        # Translators: an access request that staff granted.
+        GRANTED = "granted", _("granted")
+        # Translators: an access request that staff refused.
+        REFUSED = "refused", _("refused")
+
+    item = models.ForeignKey(
+        "archive.Item",
+        on_delete=models.CASCADE,
+        related_name="access_requests",
+        verbose_name=_("item"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="access_requests",
+        verbose_name=_("account"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"))
+    affiliation = models.CharField(_("affiliation"), max_length=200, blank=True)
+    purpose = models.TextField(_("purpose of the research"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    staff_note = models.TextField(_("staff note"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("access request")
+        verbose_name_plural = _("access requests")
+        permissions = [("manage_access", "Can grant, refuse and revoke access")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.email} {self.status}"
+
+
+class AccessGrant(TimeStampedModel):
+    """Staff let one person (an account) see one restricted item until a time.
+
+    A grant opens the item's own level (reading room, staff only, embargoed);
+    it never opens what is staff only whatever the item says (consent forms)
+    nor a closed passage of a recording. It ends by itself at ``expires_at``
+    (``can_view`` compares with the clock) and the scheduled job records the
+    end in the audit log; staff may revoke it sooner.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="access_grants",
+        verbose_name=_("person"),
+    )
+    item = models.ForeignKey(
+        "archive.Item",
+        on_delete=models.CASCADE,
+        related_name="access_grants",
+        verbose_name=_("item"),
+    )
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("granted by"),
+    )
+    request = models.ForeignKey(
+        "archive.AccessRequest",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="grants",
+        verbose_name=_("access request"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+    #: When the scheduled job recorded the grant's end in the audit log.
+    ended_logged_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("access grant")
+        verbose_name_plural = _("access grants")
+        indexes = [models.Index(fields=["user", "item", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.item_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+    def is_active(self, now=None) -> bool:
+        """Whether the grant opens its item now."""
+        now = now or timezone.now()
+        return self.revoked_at is None and now < self.expires_at
+
+
+class ConcernReport(TimeStampedModel):
+    """A takedown request or other concern about a public item, for staff review."""
+
+    class Reason(models.TextChoices):
+        # Translators: reason for reporting an item: it exposes personal or private information.
+        PRIVACY = "privacy", _("Privacy or personal information")
+        # Translators: reason for reporting an item: it infringes copyright.
+        COPYRIGHT = "copyright", _("Copyright")
+        # Translators: reason for reporting an item: it is harmful or offensive.
+        HARMFUL = "harmful", _("Harmful or offensive content")
+        # Translators: reason for reporting an item: its description is wrong.
+        ERROR = "error", _("Wrong description or metadata")
+        # Translators: reason for reporting an item: anything else.
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        # Translators: a reported concern not yet reviewed.
+        OPEN = "open", _("open")
+        # Translators: a reported concern that staff acted on (e.g. withdrew the item).
+        ACTIONED = "actioned", _("acted on")
+        # Translators: a reported concern that staff reviewed and dismissed.
+        DISMISSED = "dismissed", _("dismissed")
+
+    item = models.ForeignKey(
+        "archive.Item",
+        on_delete=models.CASCADE,
+        related_name="concerns",
+        verbose_name=_("item"),
+    )
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    message = models.TextField(_("message"))
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("handled by"),
+    )
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    staff_note = models.TextField(_("staff note"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("reported concern")
+        verbose_name_plural = _("reported concerns")
+        permissions = [("review_concerns", "Can review reported concerns")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.reason} {self.status}"
+
+
+class AuditEvent(models.Model):
+    """One entry of the audit log: who did what to which item, and when.
+
+    Written only by :mod:`archive.audit`; never edited or deleted through the
+    admin. ``item_public_id`` and ``actor_name`` keep the entry readable after
+    the item or the account is gone.
+    """
+
+    class Action(models.TextChoices):
+        # Translators: audit log action: an item's access level or embargo changed.
+        ACCESS_CHANGED = "access_changed", _("access changed")
+        # Translators: audit log action: an item was withdrawn.
+        WITHDRAWN = "withdrawn", _("withdrawn")
+        # Translators: audit log action: a person was granted access to an item.
+        GRANT_CREATED = "grant_created", _("access granted")
+        # Translators: audit log action: staff revoked a person's access.
+        GRANT_REVOKED = "grant_revoked", _("access revoked")
+        # Translators: audit log action: a person's access ended on its date.
+        GRANT_EXPIRED = "grant_expired", _("access expired")
+        # Translators: audit log action: a visitor asked for access to an item.
+        REQUEST_FILED = "request_filed", _("access requested")
+        # Translators: audit log action: staff refused an access request.
+        REQUEST_REFUSED = "request_refused", _("request refused")
+        # Translators: audit log action: staff (or a granted person) viewed restricted material.
+        RESTRICTED_VIEWED = "restricted_viewed", _("restricted material viewed")
+        # Translators: audit log action: a visitor reported a concern about an item.
+        CONCERN_FILED = "concern_filed", _("concern reported")
+        # Translators: audit log action: staff reviewed a reported concern.
+        CONCERN_REVIEWED = "concern_reviewed", _("concern reviewed")
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    #: The actor's username at the time ("" for a visitor or the system).
+    actor_name = models.CharField(_("who (as recorded)"), max_length=150, blank=True)
+    action = models.CharField(
+        _("action"), max_length=32, choices=Action.choices, db_index=True
+    )
+    item = models.ForeignKey(
+        "archive.Item",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("item"),
+    )
+    item_public_id = models.CharField(_("item identifier"), max_length=64, blank=True)
+    summary = models.TextField(_("what"), blank=True)
+    detail = models.JSONField(_("details"), default=dict, blank=True)
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        permissions = [("view_audit_log", "Can read the audit log")]
+        indexes = [models.Index(fields=["item_public_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or '-'} {self.action}"

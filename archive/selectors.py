@@ -10,7 +10,14 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from archive.access import in_reading_room, is_archive_staff
-from archive.models import AccessLevel, Collection, Institution, Item, ThemeLibrary
+from archive.models import (
+    AccessGrant,
+    AccessLevel,
+    Collection,
+    Institution,
+    Item,
+    ThemeLibrary,
+)
 
 
 def item_visibility_q(user, request=None) -> Q:
@@ -23,6 +30,12 @@ def item_visibility_q(user, request=None) -> Q:
         return ~Q(access_level=AccessLevel.WITHDRAWN)
     if in_reading_room(request):
         allowed |= Q(access_level=AccessLevel.READING_ROOM)
+    if user is not None and user.is_authenticated:
+        # Items this person holds an active grant to (never withdrawn ones).
+        granted = AccessGrant.objects.filter(
+            user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        ).values("item_id")
+        allowed |= Q(pk__in=granted) & ~Q(access_level=AccessLevel.WITHDRAWN)
     return allowed
 
 

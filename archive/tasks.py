@@ -38,6 +38,18 @@ def worker_heartbeat_task() -> None:
     services.worker_heartbeat_record(hostname=hostname)
 
 
+@shared_task(soft_time_limit=300, time_limit=330)
+def grants_expire_task() -> int:
+    """Every ten minutes: record the access grants that ended in the audit log.
+
+    A grant stops opening its item at its end by itself (the access decision
+    compares with the clock); this only writes the log entry, once.
+    """
+    from archive.trust import grants_expire
+
+    return grants_expire()
+
+
 # ---------------------------------------------------------------------------
 # Search: every index write goes through these, on the one queue ``search``
 # (archive.search.indexing; CELERY_TASK_ROUTES).

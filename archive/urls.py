@@ -7,7 +7,7 @@ from django.urls import include, path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 
-from archive import views
+from archive import trust_views, views
 
 urlpatterns = [
     path("items/<str:item>/", views.item_detail, name="item_detail"),
@@ -20,6 +20,12 @@ urlpatterns = [
     path("items/<str:item>/files/<int:asset>", views.asset_file, name="asset_file"),
     path("items/<str:item>/cite.json", views.item_cite_csl, name="item_cite_csl"),
     path("items/<str:item>/cite.bib", views.item_cite_bibtex, name="item_cite_bibtex"),
+    path(
+        "items/<str:item>/request-access/",
+        trust_views.request_access,
+        name="item_request_access",
+    ),
+    path("items/<str:item>/report/", trust_views.report_concern, name="item_report"),
     path("institutions/", views.institution_list, name="institution_list"),
     path(
         "institutions/<slug:code>/", views.institution_detail, name="institution_detail"

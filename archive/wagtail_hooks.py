@@ -489,3 +489,110 @@ def register_archive_search_area():
         icon_name="search",
         order=50,
     )
+
+
+# ---------------------------------------------------------------------------
+# Trust: access requests, grants, reported concerns, the audit log
+# (archive.trust_admin)
+
+
+@hooks.register("register_admin_urls")
+def register_trust_urls():
+    from archive import trust_admin
+
+    return [
+        path(
+            "access/requests/", trust_admin.requests_list, name="archive_trust_requests"
+        ),
+        path(
+            "access/requests/<int:pk>/decide/",
+            trust_admin.request_decide,
+            name="archive_trust_request_decide",
+        ),
+        path("access/grants/", trust_admin.grants_list, name="archive_trust_grants"),
+        path(
+            "access/grants/add/", trust_admin.grant_add, name="archive_trust_grant_add"
+        ),
+        path(
+            "access/grants/<int:pk>/revoke/",
+            trust_admin.grant_revoke,
+            name="archive_trust_grant_revoke",
+        ),
+        path(
+            "access/concerns/", trust_admin.concerns_list, name="archive_trust_concerns"
+        ),
+        path(
+            "access/concerns/<int:pk>/review/",
+            trust_admin.concern_review,
+            name="archive_trust_concern_review",
+        ),
+        path("access/audit/", trust_admin.audit_log, name="archive_trust_audit"),
+    ]
+
+
+class PermissionMenuItem(MenuItem):
+    """Shown to holders of any of the given permissions, as its page is."""
+
+    def __init__(self, *args, perms: tuple[str, ...], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.perms = perms
+
+    def is_shown(self, request):
+        return any(request.user.has_perm(p) for p in self.perms)
+
+
+@hooks.register("register_admin_menu_item")
+def register_trust_menu():
+    from wagtail.admin.menu import Menu, SubmenuMenuItem
+
+    items = [
+        PermissionMenuItem(
+            # Translators: admin menu entry: visitors' requests for access to restricted items.
+            _("Access requests"),
+            reverse("archive_trust_requests"),
+            name="access-requests",
+            icon_name="mail",
+            order=10,
+            perms=("archive.manage_access", "archive.view_accessrequest"),
+        ),
+        PermissionMenuItem(
+            # Translators: admin menu entry: people given time-limited access to restricted items.
+            _("Access grants"),
+            reverse("archive_trust_grants"),
+            name="access-grants",
+            icon_name="key",
+            order=20,
+            perms=("archive.manage_access", "archive.view_accessgrant"),
+        ),
+        PermissionMenuItem(
+            # Translators: admin menu entry: concerns (takedown requests) reported by visitors.
+            _("Reported concerns"),
+            reverse("archive_trust_concerns"),
+            name="concerns",
+            icon_name="warning",
+            order=30,
+            perms=("archive.review_concerns", "archive.view_concernreport"),
+        ),
+        PermissionMenuItem(
+            # Translators: admin menu entry: the log of access changes, grants and views.
+            _("Audit log"),
+            reverse("archive_trust_audit"),
+            name="audit-log",
+            icon_name="history",
+            order=40,
+            perms=("archive.view_audit_log",),
+        ),
+    ]
+
+    class TrustMenuItem(SubmenuMenuItem):
+        def is_shown(self, request):
+            return any(item.is_shown(request) for item in items)
+
+    return TrustMenuItem(
+        # Translators: admin menu group: access requests, grants, concerns and the audit log.
+        _("Access and trust"),
+        Menu(items=items),
+        name="access-and-trust",
+        icon_name="lock",
+        order=160,
+    )

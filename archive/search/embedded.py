@@ -310,12 +310,16 @@ class QueryBuilder:
                 ),
             ]
         )
-        return tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Should, self.values(level, sorted(scope.levels))),
-                (tantivy.Occur.Should, lifted),
-            ]
-        )
+        should = [
+            (tantivy.Occur.Should, self.values(level, sorted(scope.levels))),
+            (tantivy.Occur.Should, lifted),
+        ]
+        if i == 0 and scope.items:
+            # A grant opens the item's own gate of its documents.
+            should.append(
+                (tantivy.Occur.Should, self.values("item", sorted(scope.items)))
+            )
+        return tantivy.Query.boolean_query(should)
 
     def filters(self, request: EngineRequest) -> list[tuple[object, tantivy.Query]]:
         """The non-scoring parts: access, types, item, facet filters."""

@@ -155,6 +155,10 @@ class AccessScope:
 
     levels: frozenset[str]
     today: datetime.date
+    #: Public ids of the items the reader holds an active grant to: a grant
+    #: opens the first gate (the item's own) of their documents, never the
+    #: others (a recording's, a closed passage's).
+    items: frozenset[str] = frozenset()
 
     def opens(self, gate: Gate) -> bool:
         """Whether one gate is open to this reader."""
@@ -168,7 +172,10 @@ class AccessScope:
 
     def admits(self, document: SearchDocument) -> bool:
         """Whether every gate of a document is open."""
-        return all(self.opens(gate) for gate in document.gates)
+        return all(
+            self.opens(gate) or (i == 0 and document.item in self.items)
+            for i, gate in enumerate(document.gates)
+        )
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ from archive.search.query import Alternative, Clause, Source, Term
 logger = logging.getLogger(__name__)
 
 #: Raised whenever the mapping or the term layout changes (reindex to apply).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: The texts of a document, each indexed once per analyzer field: the title,
 #: the body, and the context (the title of a CONTEXT_TYPES document).
@@ -240,19 +240,24 @@ def encode_text(text: str) -> dict[Field, str]:
 def index_gates(gates: Iterable[Gate]) -> list[Gate]:
     """A document's gates merged to the fewest that open exactly when they all do.
 
-    Repeated levels count once, and the embargoes become one that lifts when
-    the last of them does (never, if one has no date).
+    The first gate (the item's own, which a grant opens) keeps the first slot;
+    of the others, repeated levels count once, and the embargoes become one
+    that lifts when the last of them does (never, if one has no date).
 
     Raises:
         ValueError: more than :data:`MAX_GATES` remain.
     """
     gates = list(gates)
+    if not gates:
+        return []
+    first, gates = gates[0], gates[1:]
     merged = [Gate(level) for level in dict.fromkeys(g.level for g in gates)]
     merged = [gate for gate in merged if gate.level != "embargoed"]
     untils = [g.embargo_until for g in gates if g.level == "embargoed"]
     if untils:
         until = None if None in untils else max(untils)
         merged.append(Gate("embargoed", until))
+    merged.insert(0, first)
     if len(merged) > MAX_GATES:
         raise ValueError(f"more than {MAX_GATES} distinct access gates: {merged}")
     return merged
@@ -475,29 +480,29 @@ def access_filter(scope: AccessScope) -> list[dict]:
 
     A gate is open when its level is one of the scope's (unused slots hold
     :data:`OPEN_GATE`), or it is an embargo whose date is on or before
-    ``scope.today``.
+    ``scope.today``, or (the first gate only) the document's item is one the
+    reader holds a grant to.
     """
     levels = sorted(set(scope.levels) | {OPEN_GATE})
     today = day_number(scope.today)
-    return [
-        {
-            "bool": {
-                "should": [
-                    {"terms": {f"gate{i}_level": levels}},
-                    {
-                        "bool": {
-                            "filter": [
-                                {"term": {f"gate{i}_level": "embargoed"}},
-                                {"range": {f"gate{i}_until": {"lte": today}}},
-                            ]
-                        }
-                    },
-                ],
-                "minimum_should_match": 1,
-            }
-        }
-        for i in range(MAX_GATES)
-    ]
+    filters = []
+    for i in range(MAX_GATES):
+        should: list[dict] = [
+            {"terms": {f"gate{i}_level": levels}},
+            {
+                "bool": {
+                    "filter": [
+                        {"term": {f"gate{i}_level": "embargoed"}},
+                        {"range": {f"gate{i}_until": {"lte": today}}},
+                    ]
+                }
+            },
+        ]
+        if i == 0 and scope.items:
+            # A grant opens the item's own gate of its documents.
+            should.append({"terms": {"item": sorted(scope.items)}})
+        filters.append({"bool": {"should": should, "minimum_should_match": 1}})
+    return filters
 
 
 def _values_filter(name: str, values: Iterable[str]) -> dict:

@@ -21,7 +21,14 @@ from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
 from archive.access import in_reading_room, is_archive_staff
-from archive.models import AccessLevel, Collection, Item, Place, ThemeLibrary
+from archive.models import (
+    AccessGrant,
+    AccessLevel,
+    Collection,
+    Item,
+    Place,
+    ThemeLibrary,
+)
 from archive.search.analysis import fold
 from archive.search.documents import source_get
 from archive.search.engine import (
@@ -166,13 +173,23 @@ class SearchPage:
 
 
 def scope_for(user, request, today: datetime.date | None = None) -> AccessScope:
-    """The engine-side access filter for a reader: the levels ``can_view`` opens."""
+    """The engine-side access filter for a reader: the levels and grants ``can_view`` opens."""
     levels = {AccessLevel.PUBLIC}
+    items: frozenset[str] = frozenset()
     if is_archive_staff(user):
         levels |= {AccessLevel.READING_ROOM, AccessLevel.STAFF, AccessLevel.EMBARGOED}
-    elif in_reading_room(request):
-        levels.add(AccessLevel.READING_ROOM)
-    return AccessScope(frozenset(levels), today or timezone.localdate())
+    else:
+        if in_reading_room(request):
+            levels.add(AccessLevel.READING_ROOM)
+        if user is not None and user.is_authenticated:
+            items = frozenset(
+                AccessGrant.objects.filter(
+                    user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+                )
+                .exclude(item__access_level=AccessLevel.WITHDRAWN)
+                .values_list("item__public_id", flat=True)
+            )
+    return AccessScope(frozenset(levels), today or timezone.localdate(), items)
 
 
 # ---------------------------------------------------------------------------

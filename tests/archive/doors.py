@@ -49,6 +49,11 @@ ITEM_DOORS = {
         reverse("item_cite_csl", args=[f.item.public_id]),
         reverse("item_cite_csl", args=[f.recording.public_id]),
     ],
+    # Report a concern (archive/trust_views.py): open to whoever may see the item.
+    "item_report": lambda f: [
+        reverse("item_report", args=[f.item.public_id]),
+        reverse("item_report", args=[f.recording.public_id]),
+    ],
     "item_cite_bibtex": lambda f: [
         reverse("item_cite_bibtex", args=[f.item.public_id]),
         reverse("item_cite_bibtex", args=[f.recording.public_id]),
@@ -60,6 +65,10 @@ SITE_DOORS = {
     "institution_list": ("get", ["/institutions/"]),
     "institution_detail": ("get", ["/institutions/walk-lib/"]),
     "healthz": ("get", ["/healthz"]),
+    # Request access (archive/trust_views.py): the form is for refused visitors,
+    # so it is walked by tests/archive/test_trust.py item by item; here, an
+    # unknown item.
+    "item_request_access": ("get", ["/items/no-such-item/request-access/"]),
     "set_display_script": ("post", ["/display-script/"]),
     "set_language": ("post", ["/i18n/setlang/"]),
     # Wagtail's page tree: the home page, a theme library, a path that does not exist.

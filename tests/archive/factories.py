@@ -97,6 +97,7 @@ GROUP_MIGRATIONS = {
     "archive": "archive.migrations.0003_staff_groups",
     "ingest": "ingest.migrations.0002_ingest_permissions",
     "transcription": "transcription.migrations.0002_editor_permissions",
+    "archive-trust": "archive.migrations.0010_trust_permissions",
 }
 
 

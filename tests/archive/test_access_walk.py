@@ -13,7 +13,14 @@ import wave
 import pytest
 from django.utils import timezone
 
-from archive.models import AccessLevel, Asset, Collection, Item, ThemeLibrary
+from archive.models import (
+    AccessGrant,
+    AccessLevel,
+    Asset,
+    Collection,
+    Item,
+    ThemeLibrary,
+)
 from archive.services import asset_create
 from ingest.derivatives import image_derivatives_make
 from tests.archive.doors import (
@@ -45,15 +52,24 @@ LEVELS = {
 }
 
 #: (level, visitor) -> allowed? Anything not allowed must be refused.
+#: "granted" holds an active grant to every walk item; "expired" held one that
+#: ended an hour ago (the scheduled job has not run: the clock alone closes it).
 ALLOWED = {
-    "public": {"anonymous", "reading_room", "user", "staff"},
-    "reading_room": {"reading_room", "staff"},
-    "staff": {"staff"},
-    "embargoed": {"staff"},
-    "embargo_passed": {"anonymous", "reading_room", "user", "staff"},
+    "public": {"anonymous", "reading_room", "user", "staff", "granted", "expired"},
+    "reading_room": {"reading_room", "staff", "granted"},
+    "staff": {"staff", "granted"},
+    "embargoed": {"staff", "granted"},
+    "embargo_passed": {
+        "anonymous",
+        "reading_room",
+        "user",
+        "staff",
+        "granted",
+        "expired",
+    },
     "withdrawn": set(),
 }
-VISITORS = ("anonymous", "reading_room", "user", "staff")
+VISITORS = ("anonymous", "reading_room", "user", "staff", "granted", "expired")
 
 
 def _wav_bytes() -> bytes:
@@ -115,13 +131,28 @@ def walk(db, tmp_path, settings, client):
     items_reindex([pk for f in fixtures.values() for pk in (f.item.pk, f.recording.pk)])
     user = make_user("reader")
     staff = make_user("archivist-walk", groups=["Archivists"])
+    granted = make_user("granted-reader")
+    expired = make_user("expired-reader")
+    now = timezone.now()
+    for f in fixtures.values():
+        for item in (f.item, f.recording):
+            if item.access_level == AccessLevel.WITHDRAWN:
+                continue
+            AccessGrant.objects.create(
+                user=granted, item=item, expires_at=now + dt.timedelta(days=1)
+            )
+            AccessGrant.objects.create(
+                user=expired, item=item, expires_at=now - dt.timedelta(hours=1)
+            )
+    user.walk_visitors = {"user": user, "staff": staff, "granted": granted}
+    user.walk_visitors["expired"] = expired
     return fixtures, user, staff
 
 
 def _get(client, visitor, url, user, staff, method="get"):
     client.logout()
-    if visitor == "user":
-        client.force_login(user)
+    if visitor in ("user", "granted", "expired"):
+        client.force_login(user.walk_visitors[visitor])
     elif visitor == "staff":
         client.force_login(staff)
     ip = READING_ROOM_IP if visitor == "reading_room" else OUTSIDE_IP
@@ -221,7 +252,8 @@ def test_consent_form_is_staff_only_on_a_public_item(walk, client, tmp_path):
     form.write_bytes(b"%PDF-1.4\n% signed consent form of a named person\n%%EOF\n")
     asset, _ = asset_create(item=item, source=form, role=Asset.Role.CONSENT_FORM)
     url = f"/items/{item.public_id}/files/{asset.pk}"
-    for visitor in ("anonymous", "reading_room", "user"):
+    # A grant to the item does not open the consent form (staff only whatever).
+    for visitor in ("anonymous", "reading_room", "user", "granted"):
         response = _get(client, visitor, url, user, staff)
         assert response.status_code in (401, 403), visitor
     assert _get(client, "staff", url, user, staff).status_code == 200
@@ -249,3 +281,33 @@ def test_search_lists_what_the_visitor_may_see(walk, client):
         body = _body(_get(client, "staff", door, user, staff))
         assert "WALK-STAFF-TITLE" in body, door
         assert "WALK-WITHDRAWN-TITLE" not in body, door
+        # A grant opens its items in search at once; an ended one closes them.
+        body = _body(_get(client, "granted", door, user, staff))
+        assert "WALK-STAFF-TITLE" in body, door
+        assert "WALK-EMBARGOED-TITLE" in body, door
+        assert "WALK-WITHDRAWN-TITLE" not in body, door
+        body = _body(_get(client, "expired", door, user, staff))
+        assert "WALK-STAFF-TITLE" not in body, door
+
+
+def test_request_access_form_is_for_refused_visitors_and_never_shows_the_title(
+    walk, client
+):
+    """Refused visitors get the form (200, no title); allowed ones go to the item."""
+    fixtures, user, staff = walk
+    for level, fixture in fixtures.items():
+        url = f"/items/{fixture.item.public_id}/request-access/"
+        for visitor in VISITORS:
+            response = _get(client, visitor, url, user, staff)
+            where = f"{url} as {visitor} ({level})"
+            if level == "withdrawn":
+                assert response.status_code == 410, where
+            elif visitor in ALLOWED[level]:
+                assert response.status_code == 302, where
+                assert response["Location"].endswith(
+                    f"/items/{fixture.item.public_id}/"
+                )
+            else:
+                assert response.status_code == 200, where
+                assert response["Cache-Control"] == "private, no-store", where
+            assert f"WALK-{level.upper()}-TITLE" not in _body(response), where

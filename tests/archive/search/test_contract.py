@@ -201,6 +201,29 @@ def test_filters_types_and_item(corpus):
     assert "x" not in keys(corpus, "茶樓", types=("segment",))
 
 
+def test_a_grant_opens_only_the_item_gate_of_its_items_documents(engine):
+    engine.index(
+        [
+            doc("granted", "粵劇大戲", item="oh1", gates=(Gate("staff"),)),
+            doc(
+                "granted-closed",
+                "粵劇大戲",
+                item="oh1",
+                gates=(Gate("staff"), Gate("staff")),
+            ),
+            doc("other", "粵劇大戲", item="oh2", gates=(Gate("staff"),)),
+            doc("open", "粵劇大戲", item="oh3"),
+        ]
+    )
+    granted = AccessScope(PUBLIC.levels, TODAY, frozenset({"oh1"}))
+    assert set(keys(engine, "粵劇", scope=granted)) == {"granted", "open"}
+    assert set(keys(engine, "粵劇")) == {"open"}
+    for document in ("granted", "granted-closed", "other", "open"):
+        expected = document in ("granted", "open")
+        found = document in keys(engine, "粵劇", scope=granted)
+        assert found is expected, document
+
+
 def test_access_scope_filters_at_query_time(engine):
     tomorrow = TODAY + datetime.timedelta(days=1)
     engine.index(
