@@ -311,3 +311,24 @@ def test_request_access_form_is_for_refused_visitors_and_never_shows_the_title(
                 assert response.status_code == 200, where
                 assert response["Cache-Control"] == "private, no-store", where
             assert f"WALK-{level.upper()}-TITLE" not in _body(response), where
+
+
+def test_stored_files_have_no_guessable_public_path(walk, client):
+    """Originals and derivatives are only served through the doors that ask can_view."""
+    from archive.models import Derivative
+
+    fixtures, user, staff = walk
+    fixture = fixtures["staff"]
+    stored = [a.storage_path for a in Asset.objects.filter(item=fixture.recording)]
+    stored += [a.storage_path for a in Asset.objects.filter(item=fixture.item)]
+    stored += [d.path for d in Derivative.objects.filter(asset__item=fixture.item)]
+    assert stored, "the walk item has stored files"
+    for relative in stored:
+        for prefix in ("/media/", "/storage/", "/static/", "/var/storage/", "/"):
+            url = prefix + relative
+            for visitor in ("anonymous", "staff"):
+                response = _get(client, visitor, url, user, staff)
+                if response.status_code == 301:  # APPEND_SLASH, then not found
+                    assert response["Location"] == url + "/", url
+                    response = _get(client, visitor, url + "/", user, staff)
+                assert response.status_code == 404, f"{url} as {visitor}"

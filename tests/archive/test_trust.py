@@ -399,3 +399,35 @@ def test_only_central_staff_read_the_audit_log(client, restricted):
     assert client.get("/admin/access/audit/").status_code in (302, 403)
     client.logout()
     assert client.get("/admin/access/audit/").status_code == 302
+
+
+def test_a_new_person_sets_a_password_by_the_link_and_logs_in_to_see_the_item(
+    client, restricted
+):
+    staff = make_user("central", groups=["Central library staff"])
+    person = trust.person_for_email("new.reader@example.org")
+    assert not person.has_usable_password()
+    trust.grant_create(
+        item=restricted,
+        user=person,
+        expires_at=timezone.now() + dt.timedelta(days=1),
+        staff=staff,
+    )
+    form = client.get(trust.password_set_url(person), follow=True)
+    password = "Zq8!long-enough-pass"
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": password, "new_password2": password},
+    )
+    assert done.status_code == 302
+    item_url = f"/items/{restricted.public_id}/"
+    refused = client.get(item_url, HTTP_ACCEPT_LANGUAGE="en")
+    assert "/_util/login/?next=" in refused.content.decode()
+    logged_in = client.post(
+        f"/_util/login/?next={item_url}",
+        {"username": person.username, "password": password, "next": item_url},
+    )
+    assert logged_in.status_code == 302 and logged_in["Location"] == item_url
+    page = client.get(item_url)
+    assert page.status_code == 200
+    assert "TRUST-SECRET-TITLE" in page.content.decode()
