@@ -12,7 +12,10 @@ of a public image is cached for an hour, and anything not public is
 ``private, no-store`` and never stored by the server. Only images of a public
 page under a versioned identifier are written to the on-disk cache, at the
 path the request URL names (``iiif.image_cache``), so a front server can
-serve them without asking Django (``docs/deploy/nginx.conf``).
+serve them without asking Django (``docs/deploy/nginx.conf``). The info.json
+of a page not every visitor may see declares its IIIF Authorization Flow 2.0
+probe service (``iiif.auth``), also in the body of its 401/403 refusal, which
+holds nothing of the image but its id and those services.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from archive.access import Decision, decide
 from archive.models import Derivative, PageImage
-from iiif import image_api
+from iiif import auth, image_api
 from iiif.identifiers import ImageIdentifier, image_service_id, parse_image_identifier
 from iiif.image_backend import BackendError, ImageBackend, PyramidInfo
 from iiif.image_cache import ImageCache, image_cache
@@ -83,9 +86,18 @@ class _Target:
 
 
 class _Refused(Exception):
-    def __init__(self, decision: Decision):
+    def __init__(
+        self,
+        decision: Decision,
+        page: PageImage | None = None,
+        ident: ImageIdentifier | None = None,
+    ):
         super().__init__(decision.name)
         self.decision = decision
+        #: The refused page and the identifier asked for: info.json's refusal
+        #: names the page's Auth 2.0 services (``iiif.auth``).
+        self.page = page
+        self.ident = ident
 
 
 @cache
@@ -196,12 +208,10 @@ def _target(request, image: str) -> _Target:
     )
     if page is None:
         raise _not_found()
-    decision = decide(request.user, page, request)
-    if decision.allowed:
-        # The page's own file may be stricter than its item (Asset.access_level).
-        decision = decide(request.user, page.asset, request)
+    # The item, then the page's own file, which may be stricter (Asset.access_level).
+    decision = auth.image_decision(request.user, page, request)
     if not decision.allowed:
-        raise _Refused(decision)
+        raise _Refused(decision, page, ident)
     version = ident.version or PYRAMID_RECIPE_VERSION
     derivative = Derivative.objects.filter(
         asset_id=page.asset_id, kind=Derivative.Kind.PYRAMID, recipe_version=version
@@ -229,12 +239,18 @@ def _target(request, image: str) -> _Target:
     )
 
 
+def _requested_id(request, ident: ImageIdentifier) -> str:
+    """The service's base URI in the form requested: versioned or bare (§5.2 ``id``)."""
+    version = ident.version or PYRAMID_RECIPE_VERSION
+    versioned = image_service_id(ident.public_id, version, request=request)
+    if ident.versioned:
+        return versioned
+    return f"{versioned.rsplit('/', 1)[0]}/{ident.public_id}"
+
+
 def _service_id(request, target: _Target) -> str:
     """The service's base URI in the form requested: versioned or bare (§5.2 ``id``)."""
-    versioned = image_service_id(target.page.public_id, target.version, request=request)
-    if target.ident.versioned:
-        return versioned
-    return f"{versioned.rsplit('/', 1)[0]}/{target.page.public_id}"
+    return _requested_id(request, target.ident)
 
 
 def _describe(target: _Target) -> PyramidInfo:
@@ -296,10 +312,48 @@ def image_base(request, image: str):
     return _finish(response, CACHE_PUBLIC if target.public else CACHE_PRIVATE)
 
 
+def _info_refusal(request, refused: _Refused) -> HttpResponse:
+    """info.json refused (401/403) with the Auth 2.0 services, so clients can sign in.
+
+    Auth 2.0 §2.1: the probe service MUST be declared in the info.json, and a
+    client must find it even when the info.json is refused. The body is the
+    info.json without anything of the image (no size, no rights): only its id
+    and its services, and it keeps the refusal's status and
+    ``private, no-store``. Withdrawn images (410) have no services.
+    """
+    page = refused.page
+    services = [] if page is None else auth.image_services(page, request=request)
+    if refused.decision is Decision.GONE or not services:
+        return _refusal(refused.decision)
+    status = _REFUSALS[refused.decision][0]
+    document = auth.refused_info_document(
+        service_id=_requested_id(request, refused.ident), services=services
+    )
+    body = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+    content_type = (
+        image_api.JSONLD_MEDIA_TYPE if _wants_jsonld(request) else "application/json"
+    )
+    response = HttpResponse(
+        _body_for(request, body), status=status, content_type=content_type
+    )
+    response["Content-Length"] = str(len(body))
+    response["Link"] = f'<{image_api.PROFILE_URI}>;rel="profile"'
+    response["Vary"] = "Accept"
+    return _finish(response, CACHE_PRIVATE)
+
+
 @_endpoint
 def image_info(request, image: str):
-    """The image information document, info.json (§5)."""
-    target = _target(request, image)
+    """The image information document, info.json (§5), with Auth 2.0 services when restricted.
+
+    A page that not every visitor may see declares its probe service
+    (Auth 2.0 §2.1, ``iiif.auth``), to those who may see it and, with the
+    refusal's status, to those who may not (:func:`_info_refusal`).
+    """
+    try:
+        target = _target(request, image)
+    except _Refused as refused:
+        return _info_refusal(request, refused)
     info = _describe(target)
     document = image_api.info_document(
         service_id=_service_id(request, target),
@@ -310,6 +364,13 @@ def image_info(request, image: str):
         color=info.color,
         rights=target.page.item.rights_uri,
     )
+    services = (
+        [] if target.public else auth.image_services(target.page, request=request)
+    )
+    if services:
+        # The Auth context comes before the Image API's (Auth 2.0 §2.1).
+        document["@context"] = [auth.AUTH_CONTEXT, document["@context"]]
+        document["service"] = services
     body = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
     content_type = (
         image_api.JSONLD_MEDIA_TYPE if _wants_jsonld(request) else "application/json"

@@ -19,6 +19,11 @@ Every Presentation document the archive serves is built here with iiif-prezi3
   (§5.1), listing only what the visitor may see.
 * Content Search: volumes with page text and recordings declare their search
   services, 2.0 and 1.0 (:func:`_search_services`, :mod:`iiif.content_search`).
+* Authorization Flow 2.0: a page or recording that not every visitor may see
+  (shown to staff, the reading room or a person given access) declares its
+  ``AuthProbeService2`` on its image service or media body (:mod:`iiif.auth`),
+  and the document's ``@context`` then lists the Auth context first. Shared
+  manifests never have any: they show only what everyone may see.
 
 Language maps (§4.4) use the record's own forms: ``zh-Hant``, ``zh-Hans`` and
 ``en``; the source's own text goes under the key of its script, detected per
@@ -71,7 +76,7 @@ from iiif_prezi3 import (
 
 from archive.access import decide, in_reading_room, is_archive_staff
 from archive.models import Agent, Item, PageImage, Place, ThemeLibrary, Work
-from iiif import selectors
+from iiif import auth, selectors
 from iiif.identifiers import base_url, collection_id, image_service_id, manifest_id
 from iiif.services import PYRAMID_RECIPE_VERSION
 
@@ -80,7 +85,7 @@ CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 #: The media type for clients that ask for JSON-LD (§6.3).
 LD_JSON = f'application/ld+json;profile="{CONTEXT}"'
 #: Bump when the shape of built documents changes, so cached copies are rebuilt.
-BUILDER_VERSION = 3
+BUILDER_VERSION = 4
 
 HANT, HANS, EN, YUE, NONE = "zh-Hant", "zh-Hans", "en", "yue", "none"
 
@@ -490,8 +495,22 @@ class Urls:
         return image_service_id(page.public_id, request=self.request)
 
 
-def _image_service(service_id: str) -> ServiceV3:
-    return ServiceV3(id=service_id, type="ImageService3", profile="level2")
+def _service(description: dict) -> ServiceV3:
+    """A service description (``iiif.auth``'s plain JSON) as an iiif-prezi3 service, nested too."""
+    fields = dict(description)
+    nested = fields.pop("service", None)
+    if nested:
+        fields["service"] = [_service(child) for child in nested]
+    return ServiceV3(**fields)
+
+
+def _image_service(service_id: str, auth_services: Sequence[dict] = ()) -> ServiceV3:
+    """An ``ImageService3`` (§3.2 ``service``) with the page's Auth 2.0 probe when restricted."""
+    service = ServiceV3(id=service_id, type="ImageService3", profile="level2")
+    if auth_services:
+        # Auth 2.0 §2.1: MAY be declared with the image service in the manifest.
+        service.service = [_service(s) for s in auth_services]
+    return service
 
 
 #: Content Search 1.0 (the form Mirador's search panel finds, by profile).
@@ -557,7 +576,9 @@ def _thumbnail(urls: Urls, page: PageImage, box: int = 256) -> AnnotationBody:
         format="image/jpeg",
         width=width,
         height=height,
-        service=[_image_service(service)],
+        service=[
+            _image_service(service, auth.image_services(page, request=urls.request))
+        ],
     )
 
 
@@ -655,7 +676,9 @@ def _page_canvas(urls: Urls, mid: str, page: PageImage) -> Canvas:
         format="image/jpeg",
         width=page.width,
         height=page.height,
-        service=[_image_service(service)],
+        service=[
+            _image_service(service, auth.image_services(page, request=urls.request))
+        ],
     )
     painting = Annotation(
         id=f"{mid}/annotation/{page.public_id}-image",
@@ -892,6 +915,10 @@ def _recording_canvas(
         duration=facts.duration,
         **size,
     )
+    # A recording not every visitor may hear declares its Auth 2.0 probe (§2.1).
+    probes = auth.media_services(item, asset, request=urls.request)
+    if probes:
+        body.service = [_service(s) for s in probes]
     painting = Annotation(
         id=f"{mid}/annotation/media-{asset.pk}",
         motivation="painting",
@@ -1320,15 +1347,26 @@ def record_build(*, item: Item, request=None) -> dict:
 # ---------------------------------------------------------------------------
 
 
+#: Auth 2.0 services as serialized: a quote inside a text value is
+#: backslash-escaped, so only a service's own ``type`` can match.
+_AUTH_MARK = '"type":"AuthProbeService2"'
+
+
 def to_json(resource) -> str:
     """Serialize an iiif-prezi3 resource once, with its ``@context`` first (§4.6).
 
     pydantic's own JSON encoder is several times faster than iiif-prezi3's
     ``json()`` (which walks a Python copy to rewrite dates) and writes UTC
-    datetimes with ``Z`` already.
+    datetimes with ``Z`` already. A document with Auth 2.0 services lists the
+    Auth context before the Presentation context (Auth 2.0 §2.1, §4.6 here).
     """
     body = resource.model_dump_json(exclude_none=True, by_alias=True)
-    return f'{{"@context":"{CONTEXT}",{body[1:]}' if body != "{}" else body
+    if body == "{}":
+        return body
+    context = f'"{CONTEXT}"'
+    if _AUTH_MARK in body:
+        context = f'["{auth.AUTH_CONTEXT}","{CONTEXT}"]'
+    return f'{{"@context":{context},{body[1:]}'
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""IIIF URLs (DESIGN.md, Public interfaces): Image API, Presentation, the viewer.
+"""IIIF URLs (DESIGN.md, Public interfaces): Image API, Presentation, the viewer, Auth 2.0.
 
 Each part keeps its own URL module so it can be read on its own.
 """
@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("iiif.presentation_urls")),
     path("", include("iiif.viewer_urls")),
     path("", include("iiif.search_urls")),
+    path("", include("iiif.auth_urls")),
 ]

@@ -4,7 +4,13 @@ from importlib import import_module
 
 ITEM_DOORS: dict = {}
 SITE_DOORS: dict = {}
-for _part in ("doors_image", "doors_presentation", "doors_viewer", "doors_search"):
+for _part in (
+    "doors_image",
+    "doors_presentation",
+    "doors_viewer",
+    "doors_search",
+    "doors_auth",
+):
     try:
         _module = import_module(f"tests.iiif.{_part}")
     except ModuleNotFoundError:
