@@ -38,6 +38,10 @@ def _periodic_schedule(sender, **kwargs) -> None:
             "task": "themes.tasks.publish_scheduled_task",
             "schedule": crontab(),
         },
+        "stalled ingest jobs handed back to the workers (lost broker messages, retries given up), every ten minutes": {
+            "task": "ingest.tasks.jobs_stalled_resume_task",
+            "schedule": crontab(minute="*/10"),
+        },
         "ended access grants recorded in the audit log, every ten minutes": {
             "task": "archive.tasks.grants_expire_task",
             "schedule": crontab(minute="*/10"),

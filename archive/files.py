@@ -104,6 +104,11 @@ def _fsync_dir(folder: Path) -> None:
         os.close(dir_fd)
 
 
+#: Where a stored original that no longer matched its address is kept when a
+#: verified copy replaces it (relative to the storage root): evidence of the damage.
+DAMAGED_FOLDER = "originals/damaged"
+
+
 @dataclass
 class IncomingFile:
     """A file copied into storage under a temporary name, with its checksum."""
@@ -113,16 +118,29 @@ class IncomingFile:
     size: int
     target: Path
     committed: bool = False
+    #: Whether ``commit`` found a damaged file at the target and replaced it.
+    replaced_damaged: bool = False
 
     def commit(self) -> bool:
-        """Rename into place (atomic); returns False when the target already existed.
+        """Rename into place (atomic); returns False when the target already held these bytes.
 
-        An existing target is never replaced: stored originals never change.
+        A good stored original is never replaced: it is re-hashed, and the copy
+        dropped. A target whose bytes no longer hash to its address (bit rot,
+        a stray write) is damaged: the copy, whose checksum was just computed
+        while it was written, takes its place in one rename, and the damaged
+        file is kept under ``DAMAGED_FOLDER`` (a hard link made before the
+        rename, so the target is never missing).
         """
         self.committed = True
         if self.target.exists():
-            self.path.unlink(missing_ok=True)
-            return False
+            if sha256_of(self.target) == self.sha256:
+                self.path.unlink(missing_ok=True)
+                return False
+            root = self.target.parents[3]
+            aside = root / DAMAGED_FOLDER / f"{self.sha256}-{time.time_ns()}"
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            os.link(self.target, aside)
+            self.replaced_damaged = True
         os.chmod(self.path, 0o444)
         os.replace(self.path, self.target)
         _fsync_dir(self.target.parent)

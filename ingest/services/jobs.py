@@ -8,7 +8,11 @@ consent form; it is idempotent, so resuming a job re-runs it.
 (``ingest.services.pages`` for pages, ``ingest.services.recordings`` for
 recordings and consent forms), from the command line's process pool or from
 Celery tasks. Status lives on the rows: a job killed at any point is resumed
-by planning and processing it again.
+by planning and processing it again. A fault of the archive (storage full, the
+database connection lost) interrupts a run instead of refusing files
+(``ingest.services.pages.IngestInterrupted``); ``jobs_stalled_resume`` hands
+back to the workers the jobs that stopped moving (a broker that lost its
+messages, a task that gave up retrying).
 """
 
 from __future__ import annotations
@@ -24,18 +28,25 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Max
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from archive.files import incoming_sweep, path_to_text, pid_alive, sha256_of
-from archive.models import Asset, Item, PageImage
+from archive.models import Asset, FixityCheck, Item, PageImage
+from archive.services import asset_verify_fixity
 from ingest.batch import BatchProblem, ItemRecord, filename_decode, read_delivery
 from ingest.images import PageImageError, page_image_open
 from ingest.media import MediaError, media_probe
 from ingest.models import IngestEvent, IngestFile, IngestJob
 from ingest.services.items import ItemRefused, institutions_load, item_upsert
-from ingest.services.pages import page_file_process
+from ingest.services.pages import (
+    IngestInterrupted,
+    connection_reset,
+    fault_reason,
+    file_fault_release,
+    page_file_process,
+)
 from ingest.services.recordings import (
     consent_form_process,
     consent_record,
@@ -50,6 +61,9 @@ logger = logging.getLogger(__name__)
 
 SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "sample"
 INSTITUTIONS_FILE = "institutions.json"
+#: Seconds a job's planning (or an upload's unpacking) may take: the hard time
+#: limit of the tasks that run them.
+PLAN_TIME_LIMIT = 3660
 
 
 def job_create(
@@ -123,6 +137,10 @@ def job_plan(
     root = Path(job.path)
     IngestJob.objects.filter(pk=job.pk).update(
         status=IngestJob.Status.PLANNING, started_at=job.started_at or timezone.now()
+    )
+    # Resuming: the interruption is history (its events stay), not the summary.
+    IngestJob.objects.filter(pk=job.pk, message__startswith="interrupted:").update(
+        message=""
     )
     job.refresh_from_db()
     incoming_sweep(Path(settings.ARCHIVE_STORAGE_ROOT))
@@ -336,9 +354,11 @@ def _pages_plan(
     """
     if IngestFile.objects.filter(job=job, item=item).exists():
         return None
-    existing = dict(
-        PageImage.objects.filter(item=item).values_list("asset__sha256", "pk")
-    )
+    stored = {
+        page.asset.sha256: page
+        for page in PageImage.objects.filter(item=item).select_related("asset")
+    }
+    existing = {sha: page.pk for sha, page in stored.items()}
     taken = set(PageImage.objects.filter(item=item).values_list("sequence", flat=True))
     # Pages another unfinished job has planned for this item keep their places too.
     taken |= set(
@@ -368,9 +388,16 @@ def _pages_plan(
         )
         meta["folder"] = path_to_text(folder)
         meta["name"] = filename_decode(Path(name).name)
-        if sha in existing:
+        if sha in existing and not _stored_copy_damaged(
+            job=job, page=stored[sha], where=f"{folder.name}/{name}"
+        ):
             unchanged += 1
             status, sequence = IngestFile.Status.UNCHANGED, 0
+        elif sha in existing:
+            # The delivered bytes are the original: restore the stored copy.
+            unchanged += 1
+            meta["restore"] = True
+            status, sequence = IngestFile.Status.PENDING, stored[sha].sequence
         else:
             new += 1
             status = IngestFile.Status.PENDING
@@ -403,6 +430,27 @@ def _pages_plan(
         )
     IngestFile.objects.bulk_create(rows)
     return new, unchanged, problems
+
+
+def _stored_copy_damaged(*, job: IngestJob, page: PageImage, where: str) -> bool:
+    """Check the stored original of a page delivered again; True when it is damaged.
+
+    The delivered file was just hashed to the recorded checksum, so it can
+    put back a stored copy that is damaged or missing; a re-delivery never
+    takes a damaged copy for the original. The check is a fixity check and
+    is recorded as one.
+    """
+    check = asset_verify_fixity(asset=page.asset)
+    if check.outcome == FixityCheck.Outcome.OK:
+        return False
+    _event(
+        job,
+        IngestEvent.Level.WARNING,
+        filename_decode(where),
+        f"the stored original failed its fixity check ({check.outcome}: "
+        f"{check.message}); it will be restored from this delivery",
+    )
+    return True
 
 
 def files_reclaim(*, job: IngestJob) -> int:
@@ -458,11 +506,25 @@ PIPELINES = {
 
 
 def job_file_process(*, file_id: int) -> IngestFile | None:
-    """Process one file of a job by id (the unit a worker runs), by its kind."""
-    file = IngestFile.objects.select_related("item").filter(pk=file_id).first()
-    if file is None:
-        return None
-    return PIPELINES[file.kind](file=file)
+    """Process one file of a job by id (the unit a worker runs), by its kind.
+
+    Raises:
+        IngestInterrupted: a fault of the archive (storage, database) stopped
+            it; the file is pending again and the fault is on its job.
+    """
+    file = None
+    try:
+        file = IngestFile.objects.select_related("item").filter(pk=file_id).first()
+        if file is None:
+            return None
+        return PIPELINES[file.kind](file=file)
+    except (OperationalError, InterfaceError) as exc:
+        # The connection broke where no pipeline handles it (taking the file,
+        # say): tell it on the job through a new connection, if there is one.
+        if file is None:
+            connection_reset()
+            raise IngestInterrupted(f"file #{file_id}: {fault_reason(exc)}") from exc
+        raise file_fault_release(file=file, exc=exc) from exc
 
 
 def job_finish(*, job: IngestJob) -> IngestJob:
@@ -472,7 +534,7 @@ def job_finish(*, job: IngestJob) -> IngestJob:
         return job
     counts = job_counts(job=job)
     problems = counts["failed"] + job.items_failed
-    errors = job.events.filter(level=IngestEvent.Level.ERROR).count()
+    errors = job_problems(job=job).count()
     status = (
         IngestJob.Status.DONE_WITH_ERRORS
         if problems or errors
@@ -518,6 +580,21 @@ def job_finish(*, job: IngestJob) -> IngestJob:
         )
     job.refresh_from_db()
     return job
+
+
+def job_problems(*, job: IngestJob):
+    """The job's error events that still stand, oldest first.
+
+    An error about a file that went in afterwards (the storage was full, the
+    database connection was lost, then the job resumed) is history, not a
+    problem of the delivery.
+    """
+    went_in = (IngestFile.Status.DONE, IngestFile.Status.UNCHANGED)
+    return (
+        job.events.filter(level=IngestEvent.Level.ERROR)
+        .filter(Q(file__isnull=True) | ~Q(file__status__in=went_in))
+        .order_by("pk")
+    )
 
 
 def job_counts(*, job: IngestJob) -> dict[str, int]:
@@ -593,14 +670,47 @@ def job_run(
     if job.status == IngestJob.Status.FAILED:
         return job
     ids = job_pending_file_ids(job=job)
-    for file in _files_process(ids, workers):
-        if on_file:
-            on_file(file)
+    try:
+        for file in _files_process(ids, workers):
+            if on_file:
+                on_file(file)
+    except IngestInterrupted as exc:
+        # The fault and the file it hit are on the job; the rest waits.
+        reason = str(exc)
+        logger.error("Job %s interrupted: %s", job.pk, reason)
+        return _reconnecting(lambda: _job_interrupted(job=job, reason=reason))
     job.refresh_from_db()
     return job_finish(job=job)
 
 
+def _job_interrupted(*, job: IngestJob, reason: str) -> IngestJob:
+    """The job as it stands after an interruption, its summary saying so."""
+    IngestJob.objects.filter(pk=job.pk).exclude(
+        message__startswith="interrupted:"
+    ).update(
+        message=f"interrupted: {reason}. Resume the job once this is fixed; "
+        "nothing stored was lost."
+    )
+    return IngestJob.objects.get(pk=job.pk)
+
+
+def _reconnecting(query: Callable):
+    """Run a read; once more on a new connection if the database dropped this one."""
+    try:
+        return query()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise
+        connection_reset()
+        return query()
+
+
 def _files_process(ids: list[int], workers: int) -> Iterable[IngestFile | None]:
+    """Process files in this process or a pool; stop at the first interruption.
+
+    Raises:
+        IngestInterrupted: after the files already running have ended.
+    """
     if workers <= 1 or len(ids) <= 1:
         for file_id in ids:
             yield job_file_process(file_id=file_id)
@@ -616,8 +726,23 @@ def _files_process(ids: list[int], workers: int) -> Iterable[IngestFile | None]:
         max_workers=workers, mp_context=context, initializer=_child_start
     ) as pool:
         futures = [pool.submit(_child_process, file_id) for file_id in ids]
+        interrupted = None
         for future in as_completed(futures):
-            yield IngestFile.objects.filter(pk=future.result()).first()
+            if future.cancelled():
+                continue
+            try:
+                file_id = future.result()
+            except IngestInterrupted as exc:
+                # No new file starts; those running end (or stop the same way).
+                interrupted = interrupted or exc
+                for waiting in futures:
+                    waiting.cancel()
+                continue
+            yield _reconnecting(
+                lambda file_id=file_id: IngestFile.objects.filter(pk=file_id).first()
+            )
+    if interrupted is not None:
+        raise interrupted
 
 
 def _child_start() -> None:
@@ -668,6 +793,67 @@ def job_dispatch(*, job: IngestJob) -> IngestJob:
     if not pending:
         job_finish_task.delay_on_commit(job.pk)
     return job
+
+
+def jobs_stalled_resume(*, idle_seconds: float | None = None) -> list[IngestJob]:
+    """Hand back to the workers every unfinished job that has stopped moving.
+
+    A job stops moving when the messages that carried its files are gone: a
+    broker restarted without persistence (Redis with ``--save ''``), an upload
+    whose task could not be queued while the broker was down, a task that gave
+    up retrying while the storage was full. Its rows still say what is left,
+    so dispatching it again finishes it: planning is idempotent, files claimed
+    by dead or stalled workers are reclaimed, and a file handed out twice is
+    processed once. A job is stalled when nothing happened to it (created,
+    saved, started, a file claimed or finished, an event) for ``idle_seconds``
+    (default ``INGEST_STALL_SECONDS``); one still planning or unpacking, for
+    ``PLAN_TIME_LIMIT`` at least, since a second planner would race the first.
+
+    Returns:
+        The jobs handed back, each with an event saying so.
+    """
+    from ingest.tasks import job_dispatch_task, job_upload_task
+
+    idle = settings.INGEST_STALL_SECONDS if idle_seconds is None else idle_seconds
+    resumed = []
+    for job in IngestJob.objects.exclude(status__in=IngestJob.FINISHED).order_by("pk"):
+        # A plan or an unpack (one task) may be quiet for long; past its time
+        # limit it is dead.
+        limit = (
+            idle
+            if job.status == IngestJob.Status.RUNNING
+            else max(idle, PLAN_TIME_LIMIT)
+        )
+        cutoff = timezone.now() - timedelta(seconds=limit)
+        last = max(
+            t
+            for t in (
+                job.created_at,
+                job.updated_at,
+                job.started_at,
+                *job.files.aggregate(Max("claimed_at"), Max("finished_at")).values(),
+                job.events.aggregate(Max("created_at"))["created_at__max"],
+            )
+            if t is not None
+        )
+        if last >= cutoff:
+            continue
+        minutes = (timezone.now() - last).total_seconds() / 60
+        _event(
+            job,
+            IngestEvent.Level.INFO,
+            "",
+            f"no progress for {minutes:.0f} minute(s): handed to the workers again "
+            "(its queued work was lost, or retries gave up)",
+        )
+        task = (
+            job_upload_task
+            if job.source == IngestJob.Source.UPLOAD
+            else job_dispatch_task
+        )
+        task.delay_on_commit(job.pk)
+        resumed.append(job)
+    return resumed
 
 
 @dataclass

@@ -14,10 +14,16 @@ The order is what makes a crash harmless at any point:
 A kill before step 4's transaction leaves only temporary files (swept when a
 job starts or resumes) or complete content-addressed files that the re-run
 finds and reuses, never a half file under a real name, never a second record.
+
+A fault of the archive rather than of the file (the storage full or read-only,
+the database connection lost) does not refuse the file: nothing of it is kept,
+it is put back to pending with an error event naming it, and
+``IngestInterrupted`` tells the caller to stop and resume later.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
@@ -25,21 +31,29 @@ from pathlib import Path
 
 import pyvips
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from archive.files import (
+    DAMAGED_FOLDER,
     detect_media_type,
     incoming_copy,
     original_relpath,
     path_from_text,
 )
-from archive.models import Asset, Derivative, PageImage
-from archive.services import asset_create, derivative_record
+from archive.models import Asset, Derivative, FixityCheck, PageImage
+from archive.services import asset_create, asset_verify_fixity, derivative_record
 from iiif.services import PYRAMID_RECIPE_VERSION, page_pyramid_write, pyramid_relpath
 from ingest.derivatives import image_derivatives_make
 from ingest.images import PageImageError, decode_error_message, page_image_open
-from ingest.models import IngestEvent, IngestFile
+from ingest.models import IngestEvent, IngestFile, IngestJob
 from ingest.ocr import PageText, PageTextError, page_text_check, page_text_read
 
 logger = logging.getLogger(__name__)
@@ -51,6 +65,49 @@ class PageRefused(Exception):
     def __init__(self, message: str, field: str = ""):
         super().__init__(message)
         self.field = field
+
+
+class IngestInterrupted(Exception):
+    """The archive, not the delivered file, failed: the file waits for the fault to go.
+
+    Raised after the file was put back to pending and the fault recorded on
+    its job (``file_fault_release``). Callers stop handing out files: the
+    command exits and is run again, a Celery task retries, and the stalled-job
+    sweep hands the job back to the workers (``jobs_stalled_resume``).
+    """
+
+
+#: OS errors that say the storage failed, not the file being stored.
+STORAGE_ERRNOS = {
+    errno.ENOSPC: "the storage is full (no space left on the device)",
+    errno.EDQUOT: "the storage quota is used up",
+    errno.EROFS: "the storage is read-only",
+}
+
+
+def fault_reason(exc: BaseException) -> str | None:
+    """Why the archive (not the delivered file) failed, in words for people; None otherwise.
+
+    A full or read-only storage and a lost database connection are faults of
+    the archive: refusing the file for them would blame the delivery, and its
+    pages would have to be delivered again. libvips reports a failed write as
+    text (``pyvips.Error``), so that is read too.
+    """
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        detail = str(exc).strip().splitlines()
+        return "the database connection was lost" + (
+            f" ({detail[0]})" if detail else ""
+        )
+    if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:
+        code = exc.errno
+    elif isinstance(exc, pyvips.Error):
+        text = f"{exc.message} {exc.detail}"
+        code = next((c for c in STORAGE_ERRNOS if os.strerror(c) in text), None)
+    else:
+        code = None
+    if code is None:
+        return None
+    return f"{STORAGE_ERRNOS[code]}: {settings.ARCHIVE_STORAGE_ROOT}"
 
 
 def _page_text(folder: Path, page: dict) -> tuple[str, PageText | None, Path | None]:
@@ -78,15 +135,26 @@ def _page_text(folder: Path, page: dict) -> tuple[str, PageText | None, Path | N
 def page_file_process(*, file: IngestFile) -> IngestFile:
     """Turn one planned file into a page of its item; safe to call again after any crash.
 
-    A file whose bytes are already a page of the item is marked unchanged. A
+    A file whose bytes are already a page of the item is marked unchanged
+    (after its stored copy is restored, when the plan found it damaged). A
     refused file is marked failed with the reason, and an error event names it;
     nothing is stored for it.
+
+    Raises:
+        IngestInterrupted: the storage or the database failed (``fault_reason``);
+            the file is pending again and the fault is on its job.
     """
     if not file_claim(file=file):
         return file
     item = file.item
-    existing = PageImage.objects.filter(item=item, asset__sha256=file.sha256).first()
+    existing = (
+        PageImage.objects.filter(item=item, asset__sha256=file.sha256)
+        .select_related("asset")
+        .first()
+    )
     if existing is not None:
+        if file.page.get("restore"):
+            return _original_restore(file=file, page=existing)
         return _file_mark(
             file=file, status=IngestFile.Status.UNCHANGED, page_image=existing
         )
@@ -122,6 +190,8 @@ def page_file_process(*, file: IngestFile) -> IngestFile:
                         image=opened.image, sha256=file.sha256
                     )
                 except pyvips.Error as exc:
+                    if fault_reason(exc):
+                        raise  # the storage failed, not the image
                     raise PageImageError(decode_error_message(exc)) from exc
                 written.append(pyramid)
             if layout is not None:
@@ -135,6 +205,8 @@ def page_file_process(*, file: IngestFile) -> IngestFile:
                     )
             if incoming.commit():
                 written.append(incoming.target)
+            if incoming.replaced_damaged:
+                _restored_event(file=file, kept=True)
         media_type = detect_media_type(root / original_relpath(file.sha256))
         with transaction.atomic():
             asset, _ = Asset.objects.get_or_create(
@@ -196,7 +268,8 @@ def page_file_process(*, file: IngestFile) -> IngestFile:
         logger.exception("Ingest of %s failed", file.path)
         return _file_refuse(file=file, message="could not be recorded (conflict)")
     except Exception as exc:
-        # A database or disk failure: this file is refused, the job goes on.
+        if fault_reason(exc) is not None:
+            raise file_fault_release(file=file, exc=exc, written=written) from exc
         logger.exception("Ingest of %s failed", file.path)
         _forget(written)
         return _file_refuse(file=file, message=f"could not be stored: {exc}")
@@ -224,6 +297,114 @@ def file_claim(*, file: IngestFile) -> bool:
             now,
         )
     return bool(taken)
+
+
+def file_fault_release(
+    *, file: IngestFile, exc: BaseException, written: list[Path] = ()
+) -> IngestInterrupted:
+    """Give a file back after a fault of the archive, and say so on its job.
+
+    Nothing this attempt stored is kept (no record refers to it), the file is
+    pending again (unless its transaction did commit), and the first file of
+    a fault gets an error event naming it, the job's summary saying what to
+    fix. A database fault closes the broken connection first, so this runs on
+    a fresh one; if the database is still out of reach, the file stays
+    claimed by this process and a resume reclaims it.
+
+    Returns:
+        The ``IngestInterrupted`` for the caller to raise.
+    """
+    reason = fault_reason(exc) or str(exc)
+    logger.error("Ingest of %s interrupted: %s", file.path, reason)
+    if isinstance(exc, DatabaseError):
+        connection_reset()
+    summary = f"interrupted: {reason}"
+    try:
+        _forget(list(written))
+        with transaction.atomic():
+            IngestFile.objects.filter(
+                pk=file.pk, status=IngestFile.Status.RUNNING
+            ).update(status=IngestFile.Status.PENDING, claimed_by="", claimed_at=None)
+            job = IngestJob.objects.select_for_update().get(pk=file.job_id)
+            if not job.message.startswith(summary):
+                IngestEvent.objects.create(
+                    job=job,
+                    file=file,
+                    level=IngestEvent.Level.ERROR,
+                    where=file.display_name,
+                    message=(
+                        f"not stored: {reason}. Nothing of this file was kept; it "
+                        "goes in when the job resumes (run the command again, "
+                        "Resume in the admin, or the workers' next attempt)"
+                    ),
+                )
+                IngestJob.objects.filter(pk=job.pk).update(
+                    message=f"{summary} (first at {file.display_name}). "
+                    "Resume the job once this is fixed; nothing stored was lost."
+                )
+    except DatabaseError:
+        logger.exception("Could not record that %s waits for a resume", file.path)
+    file.status = IngestFile.Status.PENDING
+    return IngestInterrupted(f"{file.display_name}: {reason}")
+
+
+def connection_reset() -> None:
+    """Close a connection the database dropped, so the next query opens a new one.
+
+    Never inside a transaction: its work is lost with the connection anyway,
+    and the transaction's owner must see the error.
+    """
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+def _original_restore(*, file: IngestFile, page: PageImage) -> IngestFile:
+    """Put back a stored original that failed its fixity check, from the delivered bytes.
+
+    The plan found the stored copy damaged or missing (``job_plan`` checks the
+    stored copy of every page delivered again); the delivered file hashes to
+    the recorded checksum, so it is the original. The damaged copy is kept
+    aside (``IncomingFile.commit``) and the repair is checked and recorded.
+    """
+    root = Path(settings.ARCHIVE_STORAGE_ROOT)
+    try:
+        with incoming_copy(path_from_text(file.path), root) as incoming:
+            if incoming.sha256 != file.sha256:
+                raise PageRefused(
+                    "the file changed after the delivery was checked "
+                    f"(SHA-256 now {incoming.sha256[:12]}…, planned {file.sha256[:12]}…)"
+                )
+            incoming.commit()
+            kept = incoming.replaced_damaged
+        check = asset_verify_fixity(asset=page.asset)
+    except PageRefused as exc:
+        return _file_refuse(file=file, message=str(exc))
+    except Exception as exc:
+        if fault_reason(exc) is None:
+            raise
+        raise file_fault_release(file=file, exc=exc) from exc
+    if check.outcome != FixityCheck.Outcome.OK:
+        return _file_refuse(
+            file=file,
+            message=f"the stored original could not be restored: {check.message}",
+        )
+    _restored_event(file=file, kept=kept)
+    return _file_mark(file=file, status=IngestFile.Status.UNCHANGED, page_image=page)
+
+
+def _restored_event(*, file: IngestFile, kept: bool) -> None:
+    """Say that a damaged or missing stored original was put back from the delivery."""
+    IngestEvent.objects.create(
+        job_id=file.job_id,
+        file=file,
+        level=IngestEvent.Level.WARNING,
+        where=file.display_name,
+        message=(
+            "the stored original was damaged or missing; it was restored from "
+            "this delivery (the same SHA-256 as recorded)"
+            + (f", and the damaged copy kept in {DAMAGED_FOLDER}/" if kept else "")
+        ),
+    )
 
 
 def _forget(written: list[Path]) -> None:

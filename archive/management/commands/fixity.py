@@ -1,13 +1,18 @@
 """``python manage.py fixity [--all | --since DAYS]``: re-hash stored originals.
 
 Records each check; reports every mismatch or missing file on stderr and exits
-with status 1 when any is found. Never changes a stored file.
+with status 1 when any is found. Never changes a stored file nor its recorded
+checksum. Without ``--all``, originals that failed their last check are
+checked again with those due, so a failure is reported until it is dealt with.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
 from archive.models import Asset, FixityCheck
 from archive.services import asset_verify_fixity
+
+#: Outcomes of a last check that keep an original in every report.
+FAILED = (Asset.FixityStatus.MISMATCH, Asset.FixityStatus.MISSING)
 
 
 class Command(BaseCommand):
@@ -20,21 +25,30 @@ class Command(BaseCommand):
             "--since",
             type=int,
             metavar="DAYS",
-            help="check originals not checked in the last DAYS days (default 30)",
+            help="check originals not checked in the last DAYS days "
+            "(default ARCHIVE_FIXITY_INTERVAL_DAYS, as the nightly sweep)",
         )
 
     def handle(self, *args, **options):
         from datetime import timedelta
 
+        from django.conf import settings
         from django.db.models import Q
         from django.utils import timezone
 
         assets = Asset.objects.order_by("pk")
         if not options["all"]:
-            days = options["since"] if options["since"] is not None else 30
+            days = (
+                options["since"]
+                if options["since"] is not None
+                else settings.ARCHIVE_FIXITY_INTERVAL_DAYS
+            )
             cutoff = timezone.now() - timedelta(days=days)
+            # A failure stays in every report until it is dealt with.
             assets = assets.filter(
-                Q(last_fixity_at__isnull=True) | Q(last_fixity_at__lt=cutoff)
+                Q(last_fixity_at__isnull=True)
+                | Q(last_fixity_at__lt=cutoff)
+                | Q(fixity_status__in=FAILED)
             )
         total = assets.count()
         failures = 0
