@@ -5,9 +5,11 @@ one has an embedded default so that ``make demo`` needs no server (DESIGN.md,
 Configuration). ``dev``, ``production`` and ``test`` only override this module.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 #: Runtime state of the embedded default (SQLite file, stored files, broker, index).
@@ -53,20 +55,33 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "csp",
+    "axes",
 ]
 
 MIDDLEWARE = [
+    # First: everything below (reading room, rate limits, login throttling)
+    # sees the client's address, not the front server's.
+    "archive.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "archive.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "archive.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The request's user and address for the audit log's entries (archive.audit).
+    "archive.audit.AuditContextMiddleware",
+    # After authentication (logged-in users are exempt) and the language (the
+    # 429's text is translated).
+    "archive.ratelimit.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "archive.middleware.ScriptPreferenceMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "archive.urls"
@@ -118,6 +133,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+
+# ---------------------------------------------------------------------------
+# Login throttling (django-axes): the admin's login page, Wagtail's own
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# ---------------------------------------------------------------------------
+#: Axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+#: Failed logins of one username from one address before that pair is locked out.
+AXES_FAILURE_LIMIT = env.int("ARCHIVE_LOGIN_FAILURE_LIMIT", default=5)
+#: How long a lockout lasts; a failure during it starts it again.
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env.int("ARCHIVE_LOGIN_COOLOFF_MINUTES", default=15)
+)
+#: Lock the (username, address) pair, not the username alone (anyone could then
+#: lock every archivist out by guessing) nor the address alone (a reading
+#: room's staff share one). Guessing across many usernames from one address is
+#: slowed by the "login" rate limit below.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+#: The answer to a locked-out login: 429, plain, translated (archive/ratelimit.py).
+AXES_LOCKOUT_CALLABLE = "archive.ratelimit.login_locked_out"
+#: No startup banner in every command's output.
+AXES_VERBOSE = False
 
 # ---------------------------------------------------------------------------
 # Languages: UI in zh-Hant, zh-Hans and en, no URL prefix (DESIGN.md, Languages)
@@ -174,6 +215,42 @@ ARCHIVE_HEARTBEAT_MAX_AGE = env.int("ARCHIVE_HEARTBEAT_MAX_AGE", default=180)
 ARCHIVE_HEARTBEAT_INTERVAL = env.float("ARCHIVE_HEARTBEAT_INTERVAL", default=30.0)
 #: Days between fixity checks of one original in the nightly sweep.
 ARCHIVE_FIXITY_INTERVAL_DAYS = env.int("ARCHIVE_FIXITY_INTERVAL_DAYS", default=30)
+#: The longest access grant staff may give, in days (archive.trust).
+ARCHIVE_GRANT_MAX_DAYS = env.int("ARCHIVE_GRANT_MAX_DAYS", default=366)
+#: Front servers whose ``X-Forwarded-For`` names the client (CIDR ranges, and
+#: ``unix`` for a Unix socket): behind nginx, ``127.0.0.1/32`` or ``unix``. Empty:
+#: REMOTE_ADDR is the client (no proxy). The reading room, the rate limits and
+#: login throttling all use the address this yields (archive/middleware.py).
+ARCHIVE_TRUSTED_PROXIES = env.list("ARCHIVE_TRUSTED_PROXIES", default=[])
+
+# ---------------------------------------------------------------------------
+# Rate limits for anonymous clients (archive/ratelimit.py, docs/deploy/hardening.md)
+# ---------------------------------------------------------------------------
+#: Off only in the test settings (tests that prove the limits turn them on).
+ARCHIVE_RATELIMIT_ENABLED = True
+#: Requests a minute one anonymous address (an IPv6 /64) may make in each scope.
+#: Logged-in users and the reading room are never limited; 0 turns a scope off.
+#: IIIF: a Mirador session asks for a few hundred tiles and info.json a minute
+#: when zooming and paging quickly, and warm public tiles never reach Django
+#: (nginx serves them); 6,000 leaves room for a dozen such readers behind one
+#: school or library NAT while a scraper rendering uncached tiles is held to
+#: 100 a second. Search: a person types a few queries a minute (Mirador's
+#: autocomplete adds one a keystroke); 120 leaves room for a classroom.
+#: Login: Wagtail's login page and the login of private pages.
+ARCHIVE_RATELIMIT_IIIF = env.int("ARCHIVE_RATELIMIT_IIIF", default=6000)
+ARCHIVE_RATELIMIT_SEARCH = env.int("ARCHIVE_RATELIMIT_SEARCH", default=120)
+ARCHIVE_RATELIMIT_LOGIN = env.int("ARCHIVE_RATELIMIT_LOGIN", default=30)
+#: scope -> URL path prefixes it covers.
+ARCHIVE_RATELIMIT_SCOPES = {
+    "iiif": ("/iiif/3/",),
+    "search": ("/search/", "/api/search", "/iiif/search/"),
+    "login": ("/admin/login/", "/_util/login/"),
+}
+#: The cache holding the counters: it must be shared by every web process
+#: (Redis through DJANGO_CACHE_URL in production; see CACHES below).
+RATELIMIT_USE_CACHE = "default"
+#: A cache outage lets requests through rather than refusing every reader.
+RATELIMIT_FAIL_OPEN = True
 
 # ---------------------------------------------------------------------------
 # Ingest: deliveries of page scans (docs/ingest-format.md, docs/ingest.md)
@@ -329,17 +406,26 @@ WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "zip"]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+#: Request bodies other than files (forms, the editor's JSON saves) are read
+#: into memory up to this size, Django's default, written out so it is not
+#: raised by accident; uploads are limited per form (INGEST_UPLOAD_MAX_BYTES,
+#: the transcript import's limit, WAGTAILIMAGES_MAX_UPLOAD_SIZE) and by the
+#: front server's client_max_body_size.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 #: Wagtail's own background work (reference index, file deletion) runs immediately.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 # ---------------------------------------------------------------------------
 # Caches and logging
 # ---------------------------------------------------------------------------
+#: Files under var/ by default (shared by the processes of one machine, but
+#: its increments are not atomic: rate-limit counts may run a little low);
+#: ``redis://host:6379/1`` in production, so every web process shares the
+#: manifests and the rate limits' counters.
 CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(VAR_DIR / "cache"),
-    }
+    "default": env.cache_url(
+        "DJANGO_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}"
+    )
 }
 LOGGING = {
     "version": 1,
@@ -360,8 +446,72 @@ LOGGING = {
     },
 }
 
-# Security flags that are safe everywhere; production adds the HTTPS-only ones.
+# ---------------------------------------------------------------------------
+# Security flags that are safe everywhere; production adds the HTTPS-only ones
+# https://docs.djangoproject.com/en/5.2/ref/middleware/#module-django.middleware.security
+# ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# ---------------------------------------------------------------------------
+# Content Security Policy, in every environment so every browser test runs under it
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+# ---------------------------------------------------------------------------
+#: Public pages and our own admin pages. No inline script anywhere: templates
+#: pass data in data- attributes or JSON islands and static files run it
+#: (``{{ request.csp_nonce }}`` if a page ever must inline one). Styles may be
+#: inline: Mirador (MUI and emotion) injects its own. Everything loads from
+#: this site: Mirador opens only our manifests (the compare page takes item
+#: identifiers), so another site's manifest or tiles are refused here too. No
+#: page may be framed; the IIIF endpoints are read by other sites' viewers
+#: through CORS, which CSP does not govern (the Image API sets its own stricter
+#: policy, iiif/image_views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+#: Wagtail's admin (under ``/admin/``) cannot run under the policy above: its
+#: date and time widgets and inline panels write inline scripts, and its
+#: accessibility checker compiles templates with ``new Function``. It gets this
+#: looser policy (archive.middleware.ContentSecurityPolicyMiddleware): inline
+#: scripts and eval allowed, but still nothing from another site, and framed
+#: only by itself (the preview panel). Past its login page, only staff reach it.
+ARCHIVE_ADMIN_CONTENT_SECURITY_POLICY = {
+    "default-src": [SELF],
+    "script-src": [SELF, UNSAFE_INLINE, UNSAFE_EVAL],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "img-src": [SELF, "data:", "blob:"],
+    "media-src": [SELF, "blob:"],
+    "font-src": [SELF, "data:"],
+    "connect-src": [SELF],
+    "frame-src": [SELF],
+    "worker-src": [SELF, "blob:"],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [SELF],
+}
+#: The path prefix of Wagtail's admin, which gets the looser policy ...
+ARCHIVE_CSP_ADMIN_PREFIX = "/admin/"
+#: ... except our own admin pages, written without inline script: the
+#: transcript editor, the ingest pages and the search index page keep the
+#: strict policy.
+ARCHIVE_CSP_STRICT_ADMIN_PREFIXES = (
+    "/admin/transcription/transcripts/",
+    "/admin/ingest/",
+    "/admin/search-index/",
+)

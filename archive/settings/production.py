@@ -1,12 +1,14 @@
 """Production settings: secrets only from the environment, safe flags by default.
 
-``python manage.py check --deploy`` is clean with these settings.
+``python manage.py check --deploy --fail-level WARNING`` is clean with these
+settings (tests/archive/test_hardening.py runs it). DEBUG is off whatever the
+environment says, so no visitor ever sees a traceback (archive/templates/500.html).
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import CONTENT_SECURITY_POLICY, env
 
 DEBUG = False
 
@@ -35,6 +37,13 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 LANGUAGE_COOKIE_SECURE = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Any http:// reference left in a page is fetched over https.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+        "upgrade-insecure-requests": True,
+    }
+}
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -43,6 +43,12 @@ TRANSCRIPTION_AUTO = False
 #: Tests that prove indexing follows changes switch it on (tests/archive/search).
 SEARCH_AUTO_INDEX = False
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+#: Off, so the suite's many anonymous requests from 127.0.0.1 (and the
+#: test client's login(), which passes no request) are not throttled; the
+#: tests of the limits and of login throttling turn them on
+#: (tests/archive/test_ratelimit.py, tests/archive/test_hardening.py).
+ARCHIVE_RATELIMIT_ENABLED = False
+AXES_ENABLED = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
