@@ -77,7 +77,13 @@ from archive.search.layout import span_pieces
 from archive.search.query import Query, parse
 from archive.search.service import MAX_PER_PAGE, Hit, SearchParams, search
 from iiif import presentation, selectors
-from iiif.presentation_views import PRIVATE_CACHE, _answer, _error, _refusal
+from iiif.presentation_views import (
+    PRIVATE_CACHE,
+    _answer,
+    _error,
+    _refusal,
+    item_key_valid,
+)
 from transcription import selectors as transcripts
 
 #: The JSON-LD context of Content Search 2.0 answers (§4.2).
@@ -145,7 +151,13 @@ def _whole_number(data, name: str, default: int, maximum: int) -> int:
     if raw is None or raw == "":
         return default
     raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    # The length first: int() refuses more than 4,300 digits (a ValueError).
+    if (
+        not raw.isascii()
+        or not raw.isdigit()
+        or len(raw.lstrip("0")) > len(str(maximum))
+        or not 1 <= int(raw) <= maximum
+    ):
         raise BadRequest(f"{name} must be a whole number from 1 to {maximum}.")
     return int(raw)
 
@@ -765,6 +777,8 @@ def _respond(request, item: Item, doc: dict, media_type: str) -> HttpResponse:
 
 def _open(request, public_id: str) -> tuple[Item | None, HttpResponse | None]:
     """The item if the visitor may see it, else the refusal (as the manifest door)."""
+    if not item_key_valid(public_id):
+        return None, _error(request, 404)
     item = selectors.item_get(public_id=public_id)
     if item is None:
         return None, _error(request, 404)

@@ -70,18 +70,20 @@ TILE_SIZE = 256
 
 #: A path segment longer than this is rejected before any parsing (§10).
 _MAX_SEGMENT = 100
-_INT = r"\d+"
+# ASCII digits only: ``\d`` would also take ١٢ or １２, which int() reads.
+_INT = r"[0-9]+"
 # §4.7: decimal digits and "." only; "0.9", also ".9" (SHOULD have the 0).
-_FLOAT = r"(?:\d+(?:\.\d+)?|\.\d+)"
-_REGION_PX = re.compile(rf"^({_INT}),({_INT}),({_INT}),({_INT})$")
-_REGION_PCT = re.compile(rf"^pct:({_FLOAT}),({_FLOAT}),({_FLOAT}),({_FLOAT})$")
-_SIZE_W = re.compile(rf"^({_INT}),$")
-_SIZE_H = re.compile(rf"^,({_INT})$")
-_SIZE_WH = re.compile(rf"^({_INT}),({_INT})$")
-_SIZE_CONFINED = re.compile(rf"^!({_INT}),({_INT})$")
-_SIZE_PCT = re.compile(rf"^pct:({_FLOAT})$")
-_ROTATION = re.compile(rf"^(!?)({_FLOAT})$")
-_QUALITY_FORMAT = re.compile(r"^([^.]*)\.([^.]*)$")
+_FLOAT = r"(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
+# Anchored with \A and \Z: "$" would also accept a trailing newline ("90\n").
+_REGION_PX = re.compile(rf"\A({_INT}),({_INT}),({_INT}),({_INT})\Z")
+_REGION_PCT = re.compile(rf"\Apct:({_FLOAT}),({_FLOAT}),({_FLOAT}),({_FLOAT})\Z")
+_SIZE_W = re.compile(rf"\A({_INT}),\Z")
+_SIZE_H = re.compile(rf"\A,({_INT})\Z")
+_SIZE_WH = re.compile(rf"\A({_INT}),({_INT})\Z")
+_SIZE_CONFINED = re.compile(rf"\A!({_INT}),({_INT})\Z")
+_SIZE_PCT = re.compile(rf"\Apct:({_FLOAT})\Z")
+_ROTATION = re.compile(rf"\A(!?)({_FLOAT})\Z")
+_QUALITY_FORMAT = re.compile(r"\A([^.]*)\.([^.]*)\Z")
 
 
 class ImageApiError(Exception):

@@ -10,6 +10,7 @@ clients that ask for it, plain JSON otherwise (§6.3). A refused item answers
 from __future__ import annotations
 
 import json
+import re
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified
@@ -21,6 +22,21 @@ from archive.access import Decision, decide
 from iiif import presentation, selectors
 
 PRIVATE_CACHE = "private, no-store"
+
+#: What an item's identifier can be (``archive.models.PUBLIC_ID_PATTERN``, but
+#: anchored at the very end). Anything else is 404 before the cache or the
+#: database sees it: a NUL is an error on PostgreSQL, control characters are
+#: invalid cache keys, and nothing else can name an item.
+_ITEM_KEY = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
+#: What a collection key can be: ``top``, ``theme-{code}`` or a Collection code
+#: (a slug of at most 64 characters, so ``theme-`` and a slug fit in 70).
+_COLLECTION_KEY = re.compile(r"[-a-zA-Z0-9_]{1,70}")
+
+
+def item_key_valid(key: str) -> bool:
+    """Whether ``key`` has the form of an item's public identifier."""
+    return bool(_ITEM_KEY.fullmatch(key))
+
 
 #: What a refused or missing door says: never anything of the record.
 _ERRORS = {
@@ -94,6 +110,8 @@ def _document(request, document: presentation.Document) -> HttpResponse:
 @require_safe
 def manifest(request, item: str):
     """An item's manifest (``/iiif/3/manifest/{item}``), if the visitor may see it."""
+    if not item_key_valid(item):
+        return _error(request, 404)
     # The stamp is read before the item: see presentation.manifest_stamp.
     stamp = presentation.manifest_stamp(public_id=item)
     obj = selectors.item_get(public_id=item)
@@ -116,6 +134,8 @@ def collection(request, key: str):
 
     Lists only what the visitor may see (``archive.selectors.item_visibility_q``).
     """
+    if not _COLLECTION_KEY.fullmatch(key):
+        return _error(request, 404)
     target = selectors.collection_target_get(key=key)
     if target is None:
         return _error(request, 404)
@@ -128,6 +148,8 @@ def collection(request, key: str):
 @require_safe
 def record(request, item: str):
     """An item's metadata record (``/iiif/3/record/{item}.json``), the manifest's seeAlso."""
+    if not item_key_valid(item):
+        return _error(request, 404)
     obj = selectors.manifest_item_get(public_id=item, with_pages=False)
     if obj is None:
         return _error(request, 404)

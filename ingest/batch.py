@@ -23,6 +23,7 @@ import csv
 import datetime
 import io
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -56,8 +57,9 @@ ROLES = {
     "publisher",
     "other",
 }
-PUBLIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# \A and \Z, not ^ and $: "$" also matches before a final newline ("gzdd-x\n").
+PUBLIC_ID = re.compile(r"\A[a-z0-9][a-z0-9-]{2,63}\Z")
+DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 IMAGE_SUFFIXES = (".tif", ".tiff", ".jpg", ".jpeg", ".jp2", ".png")
 #: Subfolders of an item folder whose files attach to found pages by file stem.
 PAGE_ATTACHMENTS = {
@@ -151,7 +153,7 @@ CONSENT_ALLOWED = ("public", "reading_room", "staff")
 CONSENT_KEYS = ("allowed", "valid_until", "signed_on", "form", "closed", "notes")
 CLOSED_KEYS = ("start", "end", "until", "reason")
 #: A language tag (BCP 47 shape): ``yue``, ``zh-Hant``, ``hak``, ``nan-Latn``.
-LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+LANGUAGE_TAG = re.compile(r"\A[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
 BLANK_WORDS = {
     "": False,
     "1": True,
@@ -234,14 +236,21 @@ def parse_timecode(value) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value) if value >= 0 and value == value else None
+        # JSON reads 1e400 as infinity, which no recording lasts.
+        if value != value or not 0 <= value < math.inf:
+            return None
+        return float(value)
     if not isinstance(value, str):
         return None
     parts = value.strip().split(":")
     if not 1 <= len(parts) <= 3:
         return None
     *whole, last = parts
-    if not all(p.isdigit() for p in whole) or not re.fullmatch(r"\d+(\.\d+)?", last):
+    # ASCII digits, a few of them: "²".isdigit() is true but int("²") fails, and
+    # int() refuses 5,000 digits.
+    if not all(re.fullmatch(r"[0-9]{1,9}", p) for p in whole) or not re.fullmatch(
+        r"[0-9]{1,9}(\.[0-9]{1,9})?", last
+    ):
         return None
     seconds = float(last)
     if whole and seconds >= 60:
@@ -291,7 +300,7 @@ def consent_read(
             )
         ]
     problems: list[tuple[str, str]] = []
-    unknown = sorted(set(value) - set(CONSENT_KEYS))
+    unknown = sorted(set(value) - set(CONSENT_KEYS), key=str)
     if unknown:
         problems.append(
             ("consent", f"unknown fields {unknown}; use {', '.join(CONSENT_KEYS)}")
@@ -355,7 +364,7 @@ def consent_read(
         if not isinstance(entry, dict):
             problems.append((name, "must be an object {start, end, until, reason}"))
             continue
-        unknown = sorted(set(entry) - set(CLOSED_KEYS))
+        unknown = sorted(set(entry) - set(CLOSED_KEYS), key=str)
         if unknown:
             problems.append(
                 (name, f"unknown fields {unknown}; use {', '.join(CLOSED_KEYS)}")
@@ -575,12 +584,12 @@ def read_delivery(root: Path) -> list[ItemRecord]:
     """
     folders, csvs, recording_csvs = _scan(root)
     records = [read_item(folder) for folder in folders]
-    by_folder = {r.folder.resolve(): r for r in records}
+    by_folder = {_resolved(r.folder): r for r in records}
     rows: list[ItemRecord] = []
     for csv_path in csvs:
         for row in read_volumes_csv(csv_path):
             rows.append(row)
-            other = by_folder.get(row.folder.resolve()) if row.data else None
+            other = by_folder.get(_resolved(row.folder)) if row.data else None
             if other is not None:
                 other.problems.append(
                     BatchProblem(
@@ -608,8 +617,19 @@ def read_delivery(root: Path) -> list[ItemRecord]:
     return everything
 
 
+def _resolved(path: Path) -> Path | None:
+    """``path`` resolved, or None when it cannot be (a NUL, a name too long).
+
+    Such a path is already a problem of its record; it only must not raise here.
+    """
+    try:
+        return path.resolve()
+    except (OSError, ValueError):
+        return None
+
+
 def _folder_key(record: ItemRecord):
-    return record.folder.resolve()
+    return _resolved(record.folder)
 
 
 def _media_file(record: ItemRecord) -> str | None:
@@ -622,7 +642,7 @@ def _media_file(record: ItemRecord) -> str | None:
 
 def _file_key(record: ItemRecord):
     name = _media_file(record)
-    return (record.folder / name).resolve() if name else None
+    return _resolved(record.folder / name) if name else None
 
 
 def _recordings_described_twice(
@@ -634,7 +654,9 @@ def _recordings_described_twice(
         media = record.data.get("media") if record.data else None
         for entry in media if isinstance(media, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("file"), str):
-                named[(record.folder / entry["file"]).resolve()] = record
+                key = _resolved(record.folder / entry["file"])
+                if key is not None:
+                    named[key] = record
     for row in rows:
         other = named.get(_file_key(row)) if _file_key(row) else None
         if other is not None:
@@ -718,6 +740,53 @@ def _duplicates(
             )
 
 
+class _MetadataLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases (``*name``, ``<<: *name``).
+
+    Metadata never needs them, and a few nested aliases in a file of a few
+    hundred bytes stand for millions of values (a "billion laughs"), which
+    every later step would walk.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not accepted in metadata; write the value out",
+                self.peek_event().start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+#: Flow collections (``[``, ``{``) nested deeper than this are refused before
+#: parsing: PyYAML's scanner takes quadratic time in them (10,000 ``[`` take
+#: about 9 s), and metadata needs three or four levels.
+MAX_YAML_FLOW_DEPTH = 100
+_FLOW_BRACKETS = re.compile(r"[][{}]")
+
+
+def _flow_depth(text: str) -> int:
+    """How deeply ``[`` and ``{`` nest in ``text`` (brackets in quotes count too)."""
+    depth = deepest = 0
+    for match in _FLOW_BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _python_problem(exc: Exception) -> str:
+    """What a parsed file asked of Python that it cannot build, for a problem."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if "integer string conversion" in str(exc):  # int() refuses 4,300 digits
+        return "a number of more than 4,300 digits"
+    return str(exc)  # YAML's dates: "month must be in 1..12"
+
+
 def _load_metadata(meta: Path) -> tuple[dict, list[BatchProblem]]:
     """Parse a JSON or YAML metadata file into a dict, or say why it cannot be."""
     is_yaml = meta.suffix.lower() in (".yaml", ".yml")
@@ -728,8 +797,19 @@ def _load_metadata(meta: Path) -> tuple[dict, list[BatchProblem]]:
     except OSError as exc:
         return {}, [BatchProblem(meta, "", f"cannot be read ({exc.strerror})")]
     if is_yaml:
+        if _flow_depth(text) > MAX_YAML_FLOW_DEPTH:
+            return {}, [
+                BatchProblem(
+                    meta,
+                    "",
+                    f"invalid YAML: [ and {{ nested more than {MAX_YAML_FLOW_DEPTH} "
+                    "deep",
+                )
+            ]
         try:
-            data = yaml.safe_load(text)
+            # _MetadataLoader is PyYAML's SafeLoader, less aliases.
+            data = yaml.load(text, Loader=_MetadataLoader)
+            data = _yaml_dates(data) if isinstance(data, dict) else data
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -737,9 +817,10 @@ def _load_metadata(meta: Path) -> tuple[dict, list[BatchProblem]]:
             return {}, [BatchProblem(meta, where, f"invalid YAML: {what}")]
         except yaml.YAMLError as exc:
             return {}, [BatchProblem(meta, "", f"invalid YAML: {exc}")]
+        except (ValueError, RecursionError) as exc:
+            return {}, [BatchProblem(meta, "", f"invalid YAML: {_python_problem(exc)}")]
         if not isinstance(data, dict):
             return {}, [BatchProblem(meta, "", "the top level must be a YAML mapping")]
-        data = _yaml_dates(data)
         if data.get("format") == FORMAT_V1:
             return data, [
                 BatchProblem(
@@ -759,19 +840,32 @@ def _load_metadata(meta: Path) -> tuple[dict, list[BatchProblem]]:
                 f"invalid JSON: {exc.msg}",
             )
         ]
+    except (ValueError, RecursionError) as exc:
+        return {}, [BatchProblem(meta, "", f"invalid JSON: {_python_problem(exc)}")]
     if not isinstance(data, dict):
         return {}, [BatchProblem(meta, "", "the top level must be a JSON object")]
     return data, []
 
 
+#: YAML reads ``0x…`` of any length; Python cannot print an int this long.
+_HUGE = 10**1000
+
+
 def _yaml_dates(value):
-    """YAML reads ``2030-01-01`` as a date; the schema has strings, as in JSON."""
+    """YAML reads ``2030-01-01`` as a date; the schema has strings, as in JSON.
+
+    Raises:
+        ValueError: a number (or key) of more than 1,000 digits, which no field
+            holds and which could not even be named in a problem.
+    """
     if isinstance(value, dict):
-        return {k: _yaml_dates(v) for k, v in value.items()}
+        return {_yaml_dates(k): _yaml_dates(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_yaml_dates(v) for v in value]
     if isinstance(value, datetime.date):  # datetime.datetime is a date too
         return value.isoformat()
+    if isinstance(value, int) and abs(value) >= _HUGE:
+        raise ValueError("a number of more than 1,000 digits")
     return value
 
 
@@ -902,7 +996,9 @@ def _title_problems(value, meta: Path, name: str, required: bool) -> list[BatchP
         )
     unknown = set(value) - {"original", "zh-Hant", "zh-Hans", "en"}
     if unknown:
-        problems.append(BatchProblem(meta, name, f"unknown forms {sorted(unknown)}"))
+        problems.append(
+            BatchProblem(meta, name, f"unknown forms {sorted(unknown, key=str)}")
+        )
     return problems
 
 
@@ -917,13 +1013,16 @@ def _item_problems(data: dict, meta: Path, version: int) -> list[BatchProblem]:
                 f"must be {FORMAT_V1!r} or {FORMAT_V2!r}, not {data.get('format')!r}",
             )
         )
-    if "id" in data and data["id"] is not None and not PUBLIC_ID.match(str(data["id"])):
+    if data.get("id") is not None and (
+        not isinstance(data["id"], str) or not PUBLIC_ID.match(data["id"])
+    ):
         p.append(
             BatchProblem(
                 meta, "id", "use 3 to 64 lower-case letters, digits and hyphens"
             )
         )
-    if data.get("kind") not in KINDS:
+    # Values are checked for their type before a set lookup: a list is unhashable.
+    if not isinstance(data.get("kind"), str) or data["kind"] not in KINDS:
         p.append(BatchProblem(meta, "kind", f"must be one of {sorted(KINDS)}"))
     if not isinstance(data.get("institution"), str) or not data.get("institution"):
         p.append(BatchProblem(meta, "institution", "is required: an institution code"))
@@ -944,16 +1043,20 @@ def _item_problems(data: dict, meta: Path, version: int) -> list[BatchProblem]:
             )
         )
     access = data.get("access", "staff")
-    if access not in ACCESS:
+    if not isinstance(access, str) or access not in ACCESS:
         p.append(BatchProblem(meta, "access", f"must be one of {sorted(ACCESS)}"))
-    if access == "embargoed" and not DATE.match(str(data.get("embargo_until") or "")):
+    if access == "embargoed" and _iso_date(data.get("embargo_until")) is None:
         p.append(
             BatchProblem(
                 meta, "embargo_until", "an embargoed item needs a YYYY-MM-DD date"
             )
         )
-    for i, theme in enumerate(data.get("themes") or []):
-        if theme not in THEMES:
+    themes = data.get("themes")
+    if themes is not None and not isinstance(themes, list):
+        p.append(BatchProblem(meta, "themes", "must be a list of theme codes"))
+        themes = []
+    for i, theme in enumerate(themes or []):
+        if not isinstance(theme, str) or theme not in THEMES:
             p.append(
                 BatchProblem(
                     meta,
@@ -977,7 +1080,11 @@ def _item_problems(data: dict, meta: Path, version: int) -> list[BatchProblem]:
     if isinstance(dialect, str) and len(dialect) > 50:
         p.append(BatchProblem(meta, "dialect", "is longer than 50 characters"))
     p += _agents_problems(data.get("agents"), meta, "agents")
-    for i, place in enumerate(data.get("places") or []):
+    places = data.get("places")
+    if places is not None and not isinstance(places, list):
+        p.append(BatchProblem(meta, "places", "must be a list of places"))
+        places = []
+    for i, place in enumerate(places or []):
         p += _title_problems(
             place.get("name") if isinstance(place, dict) else None,
             meta,
@@ -1001,15 +1108,18 @@ def _item_problems(data: dict, meta: Path, version: int) -> list[BatchProblem]:
             "",
             ("id", "collection", "dadian_ref", "date", "dialect", "embargo_until"),
         )
-        volume = data.get("volume")
-        if volume is not None and (
-            not isinstance(volume, int) or isinstance(volume, bool) or volume < 1
-        ):
-            p.append(BatchProblem(meta, "volume", "must be a whole number ≥ 1"))
+    # Both versions say "integer ≥ 1" (docs/ingest-format.md, section 3).
+    volume = data.get("volume")
+    if volume is not None and (
+        not isinstance(volume, int) or isinstance(volume, bool) or volume < 1
+    ):
+        p.append(BatchProblem(meta, "volume", "must be a whole number ≥ 1"))
     return p
 
 
 def _agents_problems(agents, meta: Path, name: str) -> list[BatchProblem]:
+    if agents is not None and not isinstance(agents, list):
+        return [BatchProblem(meta, name, "must be a list of {name, role}")]
     p: list[BatchProblem] = []
     for i, agent in enumerate(agents or []):
         p += _title_problems(
@@ -1018,7 +1128,8 @@ def _agents_problems(agents, meta: Path, name: str) -> list[BatchProblem]:
             f"{name}[{i}].name",
             True,
         )
-        if isinstance(agent, dict) and agent.get("role") not in ROLES:
+        role = agent.get("role") if isinstance(agent, dict) else None
+        if isinstance(agent, dict) and (not isinstance(role, str) or role not in ROLES):
             p.append(
                 BatchProblem(
                     meta, f"{name}[{i}].role", f"must be one of {sorted(ROLES)}"
@@ -1088,13 +1199,18 @@ def _file_message(folder: Path, rel) -> str | None:
     """What is wrong with a named file, or None: it must be a non-empty file inside."""
     if not isinstance(rel, str):
         return f"must be a path (text), not {rel!r}"
-    candidate = (folder / rel).resolve()
-    if Path(rel).is_absolute() or folder.resolve() not in candidate.parents:
-        return f"{rel!r} points outside the item's folder"
-    if not candidate.is_file():
-        return f"{_display(rel)} does not exist"
-    if candidate.stat().st_size == 0:
-        return f"{_display(rel)} is empty (0 bytes)"
+    if "\x00" in rel:
+        return f"{rel!r} is not a file name (it holds a NUL character)"
+    try:
+        candidate = (folder / rel).resolve()
+        if Path(rel).is_absolute() or folder.resolve() not in candidate.parents:
+            return f"{rel!r} points outside the item's folder"
+        if not candidate.is_file():
+            return f"{_display(rel)} does not exist"
+        if candidate.stat().st_size == 0:
+            return f"{_display(rel)} is empty (0 bytes)"
+    except OSError as exc:  # a name too long for the file system, a loop of links
+        return f"{_display(rel)[:200]!r} cannot be opened ({exc.strerror})"
     return None
 
 
@@ -1182,7 +1298,7 @@ def _gather_pages(
             return None, [_pages_csv_needs_v2(meta, pages_csv)], 0
         pages, problems, count = _read_pages_csv(pages_csv, folder)
         return pages, problems, count
-    if version == 2 and data.get("kind") in PAGED_KINDS:
+    if version == 2 and data.get("kind") in tuple(PAGED_KINDS):  # maybe unhashable
         pages, problems = _discover_pages(folder, row)
         return pages, problems, len(pages)
     return None, [], 0
@@ -1526,7 +1642,8 @@ def _read_pages_csv(
 
 
 AUTHOR = re.compile(r"^[〔（(\[［【]\s*([^〕）)\]］】]+?)\s*[〕）)\]］】]\s*(\S.*)$")
-TOC_PAGES = re.compile(r"^(\d+)\s*(?:[-–—~～]\s*(\d+))?$")
+# At most nine ASCII digits: int() refuses 5,000, and no volume has a billion pages.
+TOC_PAGES = re.compile(r"\A([0-9]{1,9})\s*(?:[-–—~～]\s*([0-9]{1,9}))?\Z")
 
 #: A JSON field of a volumes.csv row's metadata, and the column it came from.
 _ROW_COLUMNS = (
@@ -1725,6 +1842,17 @@ def _row_data(values: dict[str, str], where: _Where) -> tuple[dict, list[BatchPr
     return data, problems
 
 
+def _folder_message(folder: Path) -> str | None:
+    """Why a folder named in a CSV cannot even be looked at, or None."""
+    if "\x00" in str(folder):
+        return "is not a folder name (it holds a NUL character)"
+    try:
+        folder.resolve().is_dir()
+    except OSError as exc:  # a name too long for the file system, a loop of links
+        return f"cannot be opened ({exc.strerror})"
+    return None
+
+
 def _volume_row(path: Path, line: int, values: dict[str, str]) -> ItemRecord:
     """One row of a volumes.csv, read, validated and with its pages gathered."""
     base = path.parent
@@ -1737,6 +1865,8 @@ def _volume_row(path: Path, line: int, values: dict[str, str]) -> ItemRecord:
         record.problems.append(
             where("folder", "is required: the volume's folder, relative to volumes.csv")
         )
+    elif message := _folder_message(folder):
+        record.problems.append(where("folder", f"{_display(cell)[:200]!r} {message}"))
     elif Path(cell).is_absolute() or base.resolve() not in folder.resolve().parents:
         record.problems.append(
             where(

@@ -362,6 +362,22 @@ def hit_views(page: SearchPage) -> list[HitView]:
     ]
 
 
+def _without_nul(data: QueryDict) -> QueryDict:
+    """The request's parameters with NUL characters taken out of their values.
+
+    No record holds a NUL, and PostgreSQL refuses one in any text it is asked
+    to compare (a ``DataError``): filter values reach it (the labels of the
+    chosen collections).
+    """
+    if not any("\x00" in value for _name, values in data.lists() for value in values):
+        return data
+    clean = QueryDict(mutable=True)
+    for name, values in data.lists():
+        clean.setlist(name, [value.replace("\x00", "") for value in values])
+    clean._mutable = False
+    return clean
+
+
 def _wide_scope(request) -> bool:
     """Whether the reader may see more than public records (their answer is theirs)."""
     if request.user.is_authenticated:
@@ -397,7 +413,7 @@ def search_page(request):
     Answers 503 (with a message) when the engine is down; results of readers
     who may see more than public records are ``private, no-store``.
     """
-    data = request.GET
+    data = _without_nul(request.GET)
     params = params_from(data)
     page = search(params, user=request.user, request=request)
     hits = hit_views(page)
@@ -461,7 +477,13 @@ def _api_problems(data: QueryDict) -> list[dict]:
         if name not in data:
             continue
         raw = data.get(name, "")
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= high:
+        # The length first: int() refuses more than 4,300 digits (a ValueError).
+        if (
+            not raw.isascii()
+            or not raw.isdigit()
+            or len(raw.lstrip("0")) > len(str(high))
+            or not 1 <= int(raw) <= high
+        ):
             problem(name, f"must be a whole number from 1 to {high}")
     if "sort" in data and data.get("sort") not in SORTS:
         problem("sort", f"must be one of {', '.join(SORTS)}")
@@ -469,7 +491,8 @@ def _api_problems(data: QueryDict) -> list[dict]:
         if value not in DOC_TYPES:
             problem("type", f"must be one of {', '.join(DOC_TYPES)}")
     for value in data.getlist("decade"):
-        if not re.fullmatch(r"-?\d*0", value):
+        # ASCII digits: "\d" would take ١٩٣0, which no record's decade is.
+        if not re.fullmatch(r"-?[0-9]*0", value):
             problem("decade", "must be a decade's first year, such as 1930")
     for name in FACET_FIELDS:
         values = data.getlist(name)
@@ -595,7 +618,9 @@ def search_api(request):
             parameters=problems,
         )
     try:
-        page = search(params_from(request.GET), user=request.user, request=request)
+        page = search(
+            params_from(_without_nul(request.GET)), user=request.user, request=request
+        )
         body = None if page.error else api_body(page, request)
     except Exception:
         # An API answers in JSON whatever happens; the traceback is logged for us.
