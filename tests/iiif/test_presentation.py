@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import time
 from pathlib import Path
 
 import jsonschema
@@ -761,8 +759,14 @@ def test_reserved_keys_resolve_first():
 # ---------------------------------------------------------------------------
 
 
-def test_thousand_canvas_manifest_builds_fast(tmp_path, record_property):
-    """A 1,000-page volume builds and serializes well under a second (issue: 300 ms)."""
+#: The queries one manifest build may make, whatever its number of pages.
+QUERIES_FOR_ANY_MANIFEST = 15
+
+
+def test_a_thousand_canvas_manifest_reads_the_database_a_fixed_number_of_times(
+    tmp_path,
+):
+    """A 1,000-page volume builds, validates, and costs no query per page (timing: bench/)."""
     item = ItemFactory(
         public_id="big-vol",
         title="大書 卷一",
@@ -795,23 +799,15 @@ def test_thousand_canvas_manifest_builds_fast(tmp_path, record_property):
         )
         for n in range(2, 1001)
     )
-    # Warm the process once (pydantic schemas, OpenCC), as a running server is.
-    presentation.manifest_build(item=selectors.manifest_item_get(public_id="big-vol"))
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
+    # The time is measured by bench/iiif_tiles.py (docs/performance.md); here,
+    # that the build reads the database a fixed number of times, not once a page.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
         obj = selectors.manifest_item_get(public_id="big-vol")
         body = presentation.to_json(presentation.manifest_build(item=obj))
-        timings.append(time.perf_counter() - start)
     doc = json.loads(body)
     assert len(doc["items"]) == 1000
     assert_valid_presentation(doc)
-    best = min(timings)
-    summary = (
-        f"1,000-canvas manifest: query+build+serialize {best * 1000:.0f} ms "
-        f"(runs: {', '.join(f'{t * 1000:.0f}' for t in timings)} ms), "
-        f"{len(body) // 1024} KiB"
-    )
-    record_property("manifest_1000_canvases_ms", round(best * 1000))
-    logging.getLogger(__name__).warning(summary)
-    assert best < 1.0, summary
+    assert len(queries) <= QUERIES_FOR_ANY_MANIFEST, [q["sql"] for q in queries]
