@@ -19,7 +19,7 @@ from django.conf import settings
 from iiif.services import PYRAMID_RECIPE_VERSION
 
 _IDENTIFIER = re.compile(
-    r"^(?P<public_id>[a-z0-9][a-z0-9-]{2,63})(?:~v(?P<version>[1-9][0-9]{0,5}))?$"
+    r"^(?P<public_id>[a-z0-9][a-z0-9-]{2,63})(?:~v(?P<version>[1-9][0-9]{0,5}))?\Z"
 )
 
 

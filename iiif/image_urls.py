@@ -5,7 +5,7 @@
 prefix with a 404 that still carries CORS headers.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 
 from iiif import image_views
 
@@ -21,8 +21,10 @@ urlpatterns = [
         image_views.image_request,
         name="iiif_image",
     ),
-    path(
-        "iiif/3/image/<path:rest>",
+    # Anything else under the prefix, the bare prefix and paths with a newline
+    # included (``<path:>`` matches neither), so every 404 carries CORS.
+    re_path(
+        r"^iiif/3/image/(?P<rest>(?s:.*))\Z",
         image_views.image_not_found,
         name="iiif_image_not_found",
     ),

@@ -542,21 +542,11 @@ def test_identifiers_that_cannot_name_anything_are_404_before_the_database(
     assert json.loads(response.content)["status"] == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="iiif/identifiers.py anchors its pattern with $, which accepts a trailing "
-    "newline: fix it with \\Z (see the trust issue's fuzzing report)",
-)
 def test_an_image_identifier_with_a_trailing_newline_is_404(client, volume):
     response = client.get(f"/iiif/3/image/{PAGE_ID}%0A/info.json")
     assert response.status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="iiif/image_urls.py: no pattern routes the bare prefix or a path with a "
-    "newline, so Django's HTML 404 answers without CORS (see the fuzzing report)",
-)
 @pytest.mark.parametrize("url", ["/iiif/3/image/", f"/iiif/3/image/{PAGE_ID}/%0A"])
 def test_every_path_under_the_image_prefix_answers_with_cors(client, volume, url):
     response = client.get(url)
