@@ -3,7 +3,7 @@
 Mirador 4 speaks Content Search 1.0 only: it finds the service on the manifest
 by its ``search/1`` profile, asks the autocomplete service as the reader
 types, lists the hits and turns to the page of the first one, selecting its
-annotation (the box drawn on the page). The sample archive is loaded, indexed
+annotation (the box drawn on the page). The sample's volume is loaded, indexed
 and served by a live server; no console error may appear.
 """
 
@@ -35,14 +35,12 @@ WINDOW_STATE = """() => {
 
 
 @pytest.fixture
-def indexed_sample(db):
-    """The sample archive, loaded and indexed (tests do not index on save)."""
+def indexed_sample(db, sample_loader):
+    """The sample's volume, loaded and indexed (tests do not index on save)."""
     from archive.models import Item
     from archive.search.indexing import items_reindex
-    from ingest.services import sample_load
 
-    report = sample_load()
-    assert not report.problems, report.problems
+    sample_loader(("dadian",))
     items_reindex(list(Item.objects.values_list("pk", flat=True)))
     return Item.objects.get(public_id=VOLUME)
 

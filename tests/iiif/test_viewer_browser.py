@@ -1,9 +1,10 @@
 """Mirador in a real browser (Debian Chromium, driven by Playwright).
 
-The sample archive is loaded and served by a live server. The item page must
-open its manifest in Mirador, in the page's language, fetch the Image API's
-info.json and deep-zoom tiles, and log no console error; the compare page must
-open two windows side by side.
+The sample's volume and the validator's image are loaded once for the module
+and served by a live server (``committed_sample``: the tests only read). The
+item page must open its manifest in Mirador, in the page's language, fetch the
+Image API's info.json and deep-zoom tiles, and log no console error; the
+compare page must open two windows side by side.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -71,23 +72,35 @@ def _console_error(log: BrowserLog, message) -> None:
 
 
 @contextmanager
-def browser_page(chromium_path: str, *, width: int = 1280):
-    """A Chromium page that records responses, failed requests and console errors."""
-    from playwright.sync_api import sync_playwright
+def browser_page(chromium, *, width: int = 1280):
+    """A Chromium page that records responses, failed requests and console errors.
 
+    ``chromium`` is a running browser (the ``chromium`` fixture: the page gets
+    a context of its own, closed afterwards) or Debian Chromium's path (a
+    browser launched for this page alone).
+    """
+    if isinstance(chromium, str):
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                with browser_page(browser, width=width) as opened:
+                    yield opened
+            finally:
+                browser.close()
+        return
     log = BrowserLog()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": width, "height": 900})
-            page = context.new_page()
-            page.on("console", lambda message: _console_error(log, message))
-            page.on("pageerror", lambda error: log.errors.append(f"pageerror: {error}"))
-            page.on("response", lambda r: log.responses.append((r.status, r.url)))
-            page.on("requestfailed", lambda r: log.failed.append(r.url))
-            yield page, log
-        finally:
-            browser.close()
+    context = chromium.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        page.on("console", lambda message: _console_error(log, message))
+        page.on("pageerror", lambda error: log.errors.append(f"pageerror: {error}"))
+        page.on("response", lambda r: log.responses.append((r.status, r.url)))
+        page.on("requestfailed", lambda r: log.failed.append(r.url))
+        yield page, log
+    finally:
+        context.close()
 
 
 def wait_for(page, log: BrowserLog, condition, what: str) -> None:
@@ -103,14 +116,10 @@ def wait_for(page, log: BrowserLog, condition, what: str) -> None:
         page.wait_for_timeout(200)
 
 
-@pytest.fixture
-def sample_archive(db):
-    """The sample archive (the Dadian volume and the validator image among it)."""
-    from ingest.services import sample_load
-
-    report = sample_load()
-    assert not report.problems, report.problems
-    return report
+@pytest.fixture(scope="module")
+def sample_parts():
+    """The Dadian volume and the validator's image: what the viewer shows."""
+    return ("dadian", "iiif-validator")
 
 
 def _open(page, live_server, path: str, language: str) -> None:
@@ -121,12 +130,10 @@ def _open(page, live_server, path: str, language: str) -> None:
     page.goto(f"{live_server.url}{path}")
 
 
-def test_item_page_opens_the_volume_in_mirador(
-    live_server, chromium_path, sample_archive
-):
+def test_item_page_opens_the_volume_in_mirador(committed_site, chromium):
     title_text, _ = LANGUAGES["zh-hant"]
-    with browser_page(chromium_path) as (page, log):
-        _open(page, live_server, f"/items/{VOLUME}/", "zh-hant")
+    with browser_page(chromium) as (page, log):
+        _open(page, committed_site, f"/items/{VOLUME}/", "zh-hant")
         title = page.locator(".mirador-window h2").first
         wait_for(
             page,
@@ -149,10 +156,10 @@ def test_item_page_opens_the_volume_in_mirador(
         assert log.errors == []
 
 
-def test_viewer_speaks_the_page_language(live_server, chromium_path, sample_archive):
-    with browser_page(chromium_path) as (page, log):
+def test_viewer_speaks_the_page_language(committed_site, chromium):
+    with browser_page(chromium) as (page, log):
         for language, (title_text, sidebar_label) in LANGUAGES.items():
-            _open(page, live_server, f"/items/{VOLUME}/", language)
+            _open(page, committed_site, f"/items/{VOLUME}/", language)
             title = page.locator(".mirador-window h2").first
             wait_for(
                 page,
@@ -167,10 +174,12 @@ def test_viewer_speaks_the_page_language(live_server, chromium_path, sample_arch
         assert log.errors == []
 
 
-def test_compare_page_opens_two_windows(live_server, chromium_path, sample_archive):
+def test_compare_page_opens_two_windows(committed_site, chromium):
     title_text, _ = LANGUAGES["zh-hant"]
-    with browser_page(chromium_path) as (page, log):
-        _open(page, live_server, f"/viewer/?item={VOLUME}&item={IMAGE_ITEM}", "zh-hant")
+    with browser_page(chromium) as (page, log):
+        _open(
+            page, committed_site, f"/viewer/?item={VOLUME}&item={IMAGE_ITEM}", "zh-hant"
+        )
         windows = page.locator(".mirador-window")
         wait_for(page, log, lambda: windows.count() == 2, "two Mirador windows")
         titles = page.locator(".mirador-window h2")
@@ -186,7 +195,10 @@ def test_compare_page_opens_two_windows(live_server, chromium_path, sample_archi
         wait_for(page, log, lambda: len(log.tiles()) >= 2, "tiles")
         page.wait_for_timeout(1000)
         for item in (VOLUME, IMAGE_ITEM):
-            assert (200, f"{live_server.url}/iiif/3/manifest/{item}") in log.responses
+            assert (
+                200,
+                f"{committed_site.url}/iiif/3/manifest/{item}",
+            ) in log.responses
         first, second = (windows.nth(i).bounding_box() for i in range(2))
         assert first["x"] + first["width"] <= second["x"] + 1, "not side by side"
         assert all(s == 200 for s, _ in log.matching(r"/iiif/3/"))

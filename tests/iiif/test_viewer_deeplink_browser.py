@@ -1,7 +1,8 @@
 """Deep links into Mirador (``#page=N&xywh=x,y,w,h``) in a real browser.
 
-``iiif/static/iiif/viewer.js`` documents the link form. The sample archive is
-loaded into a live server and Debian Chromium opens the Dadian volume
+``iiif/static/iiif/viewer.js`` documents the link form. The sample's volume and
+the validator's image are loaded once for the module (``committed_sample``: the
+tests only read) into a live server, and Debian Chromium opens the Dadian volume
 (10 pages, shown two by two in Mirador's book view, right to left): the window
 must show the linked canvas, whose id is read from the manifest the server
 serves, and OpenSeadragon's viewport must frame the linked region.
@@ -16,7 +17,7 @@ import pytest
 
 from tests.iiif.test_viewer_browser import IMAGE_ITEM, VOLUME, browser_page, wait_for
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser]
 
 ITEM_PAGE = f"/items/{VOLUME}/"
 WINDOW = f"mirador-{VOLUME}-window-1"
@@ -52,14 +53,23 @@ IMAGE_BOUNDS_JS = """([windowId, serviceId]) => {
 }"""
 
 
-@pytest.fixture
-def sample_archive(db):
-    """The sample archive (the Dadian volume and the validator image among it)."""
-    from ingest.services import sample_load
+@pytest.fixture(scope="module")
+def sample_parts():
+    """The Dadian volume and the validator's image (the compare page's second item)."""
+    return ("dadian", "iiif-validator")
 
-    report = sample_load()
-    assert not report.problems, report.problems
-    return report
+
+@pytest.fixture(scope="module")
+def volume_exhibition(committed_sample):
+    """The path of an exhibition showing the volume in a volume block (kept for the module)."""
+    from archive.models import Item
+    from tests.themes.factories import exhibition_make
+
+    volume = Item.objects.get(public_id=VOLUME)
+    exhibition = exhibition_make(
+        body=[{"type": "volume", "value": {"item": volume.pk, "caption": "卷上"}}]
+    )
+    return exhibition.url
 
 
 def manifest_canvases(live_server, public_id: str) -> list[tuple[str, str]]:
@@ -121,11 +131,11 @@ def wait_for_region(page, log, service_id: str, region) -> None:
     assert frames(bounds, region), (bounds, region)
 
 
-def test_page_fragment_opens_that_page(live_server, chromium_path, sample_archive):
-    canvases = manifest_canvases(live_server, VOLUME)
+def test_page_fragment_opens_that_page(committed_site, chromium):
+    canvases = manifest_canvases(committed_site, VOLUME)
     assert len(canvases) == 10
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}{ITEM_PAGE}#page=3")
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}{ITEM_PAGE}#page=3")
         wait_for_canvas(page, log, canvases[2][0])
         wait_for(page, log, lambda: any(s == 200 for s, _ in log.tiles()), "a tile")
         page.wait_for_timeout(1000)
@@ -136,11 +146,11 @@ def test_page_fragment_opens_that_page(live_server, chromium_path, sample_archiv
         assert log.errors == []
 
 
-def test_region_fills_the_viewer(live_server, chromium_path, sample_archive):
-    canvases = manifest_canvases(live_server, VOLUME)
+def test_region_fills_the_viewer(committed_site, chromium):
+    canvases = manifest_canvases(committed_site, VOLUME)
     region = (100, 200, 400, 300)
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}{ITEM_PAGE}#page=3&xywh=100,200,400,300")
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}{ITEM_PAGE}#page=3&xywh=100,200,400,300")
         wait_for_canvas(page, log, canvases[2][0])
         wait_for_region(page, log, canvases[2][1], region)
         # The linked zoom is within the viewer's limit: the reader's first
@@ -154,15 +164,13 @@ def test_region_fills_the_viewer(live_server, chromium_path, sample_archive):
         assert log.errors == []
 
 
-def test_tall_region_fills_the_viewer_height(
-    live_server, chromium_path, sample_archive
-):
+def test_tall_region_fills_the_viewer_height(committed_site, chromium):
     """A region taller than the viewer's shape fills its height (with the
     ``pixel:`` unit of the media fragment syntax, on a right-hand page)."""
-    canvases = manifest_canvases(live_server, VOLUME)
+    canvases = manifest_canvases(committed_site, VOLUME)
     region = (700, 100, 300, 1200)
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}{ITEM_PAGE}#page=4&xywh=pixel:700,100,300,1200")
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}{ITEM_PAGE}#page=4&xywh=pixel:700,100,300,1200")
         wait_for_canvas(page, log, canvases[3][0])
         wait_for_region(page, log, canvases[3][1], region)
         x, y, w, h = image_bounds(page, canvases[3][1])
@@ -170,27 +178,25 @@ def test_tall_region_fills_the_viewer_height(
         assert log.errors == []
 
 
-def test_query_parameters_open_a_page_and_the_fragment_wins(
-    live_server, chromium_path, sample_archive
-):
-    canvases = manifest_canvases(live_server, VOLUME)
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}{ITEM_PAGE}?page=2")
+def test_query_parameters_open_a_page_and_the_fragment_wins(committed_site, chromium):
+    canvases = manifest_canvases(committed_site, VOLUME)
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}{ITEM_PAGE}?page=2")
         wait_for_canvas(page, log, canvases[1][0])
         page.goto("about:blank")
-        page.goto(f"{live_server.url}{ITEM_PAGE}?page=2&xywh=0,0,600,450")
+        page.goto(f"{committed_site.url}{ITEM_PAGE}?page=2&xywh=0,0,600,450")
         wait_for_canvas(page, log, canvases[1][0])
         wait_for_region(page, log, canvases[1][1], (0, 0, 600, 450))
         page.goto("about:blank")
-        page.goto(f"{live_server.url}{ITEM_PAGE}?page=2#page=5")
+        page.goto(f"{committed_site.url}{ITEM_PAGE}?page=2#page=5")
         wait_for_canvas(page, log, canvases[4][0])
         assert log.errors == []
 
 
-def test_changed_fragment_turns_the_page(live_server, chromium_path, sample_archive):
-    canvases = manifest_canvases(live_server, VOLUME)
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}{ITEM_PAGE}#page=3")
+def test_changed_fragment_turns_the_page(committed_site, chromium):
+    canvases = manifest_canvases(committed_site, VOLUME)
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}{ITEM_PAGE}#page=3")
         wait_for_canvas(page, log, canvases[2][0])
         wait_for(page, log, lambda: any(s == 200 for s, _ in log.tiles()), "a tile")
         page.evaluate("window.notReloaded = true")
@@ -217,12 +223,10 @@ def test_changed_fragment_turns_the_page(live_server, chromium_path, sample_arch
         "?page=-3",
     ],
 )
-def test_invalid_page_opens_the_first_page(
-    live_server, chromium_path, sample_archive, link
-):
-    canvases = manifest_canvases(live_server, VOLUME)
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}{ITEM_PAGE}{link}")
+def test_invalid_page_opens_the_first_page(committed_site, chromium, link):
+    canvases = manifest_canvases(committed_site, VOLUME)
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}{ITEM_PAGE}{link}")
         wait_for_canvas(page, log, canvases[0][0])
         wait_for(page, log, lambda: any(s == 200 for s, _ in log.tiles()), "a tile")
         page.wait_for_timeout(1500)  # a late turn of the page would show here
@@ -230,10 +234,10 @@ def test_invalid_page_opens_the_first_page(
         assert log.errors == []
 
 
-def test_malformed_region_is_ignored(live_server, chromium_path, sample_archive):
-    canvases = manifest_canvases(live_server, VOLUME)
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}{ITEM_PAGE}#page=2&xywh=10,10,abc,0")
+def test_malformed_region_is_ignored(committed_site, chromium):
+    canvases = manifest_canvases(committed_site, VOLUME)
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}{ITEM_PAGE}#page=2&xywh=10,10,abc,0")
         wait_for_canvas(page, log, canvases[1][0])
         wait_for(page, log, lambda: any(s == 200 for s, _ in log.tiles()), "a tile")
         page.wait_for_timeout(1500)
@@ -242,13 +246,13 @@ def test_malformed_region_is_ignored(live_server, chromium_path, sample_archive)
         assert log.errors == []
 
 
-def test_compare_page_opens_each_window_at_the_page(
-    live_server, chromium_path, sample_archive
-):
-    volume = manifest_canvases(live_server, VOLUME)
-    image = manifest_canvases(live_server, IMAGE_ITEM)
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}/viewer/?item={VOLUME}&item={IMAGE_ITEM}#page=4")
+def test_compare_page_opens_each_window_at_the_page(committed_site, chromium):
+    volume = manifest_canvases(committed_site, VOLUME)
+    image = manifest_canvases(committed_site, IMAGE_ITEM)
+    with browser_page(chromium) as (page, log):
+        page.goto(
+            f"{committed_site.url}/viewer/?item={VOLUME}&item={IMAGE_ITEM}#page=4"
+        )
         # The volume turns to page 4; the one-page image stays on its only page.
         wait_for_canvas(page, log, volume[3][0], "mirador-compare-window-1")
         wait_for_canvas(page, log, image[0][0], "mirador-compare-window-2")
@@ -257,20 +261,13 @@ def test_compare_page_opens_each_window_at_the_page(
 
 
 def test_exhibition_volume_block_ignores_the_page_fragment(
-    live_server, chromium_path, sample_archive
+    committed_site, chromium, volume_exhibition
 ):
     """An exhibition's URL is not about the volume it embeds: no deep link."""
-    from archive.models import Item
-    from tests.themes.factories import exhibition_make
-
-    volume = Item.objects.get(public_id=VOLUME)
-    exhibition = exhibition_make(
-        body=[{"type": "volume", "value": {"item": volume.pk, "caption": "卷上"}}]
-    )
-    path = exhibition.url  # read before Playwright's event loop runs
-    canvases = manifest_canvases(live_server, VOLUME)
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}{path}#page=3")
+    path = volume_exhibition
+    canvases = manifest_canvases(committed_site, VOLUME)
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}{path}#page=3")
         wait_for_canvas(page, log, canvases[0][0])
         wait_for(page, log, lambda: any(s == 200 for s, _ in log.tiles()), "a tile")
         page.evaluate("location.hash = '#page=5'")

@@ -30,13 +30,15 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 PAGES = 10
 
 
-@pytest.fixture
-def big_delivery(tmp_path) -> Path:
-    """Ten pages large enough (2400 x 3600) that a kill lands mid-batch."""
+@pytest.fixture(scope="module")
+def big_delivery(tmp_path_factory) -> Path:
+    """Ten pages large enough (2400 x 3600) that a kill lands mid-batch.
+
+    Made once for the module: an ingest only reads its delivery.
+    """
     import json
 
-    root = tmp_path / "delivery"
-    root.mkdir()
+    root = tmp_path_factory.mktemp("delivery")
     (root / "institutions.json").write_text(json.dumps(INSTITUTIONS), "utf-8")
     for n in range(1, PAGES + 1):
         scan(root / "big" / f"{n:04d}.jpg", width=2400, height=3600, seed=n)

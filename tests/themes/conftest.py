@@ -1,8 +1,8 @@
 """Fixtures of the themes tests: the sample archive with a transcript, for browser tests.
 
-The browser tests commit their data (``transaction=True``, a live server reads
-it through its own connection), so these fixtures build through the same
-services ``make demo`` uses rather than factories alone.
+The browser tests commit their data (a live server reads it through its own
+connection), so these fixtures build through the same services ``make demo``
+uses rather than factories alone.
 """
 
 from __future__ import annotations
@@ -30,23 +30,22 @@ ORAL_HISTORY_SEGMENTS = [
 
 
 @pytest.fixture(scope="module")
-def sample_loaded_once(django_db_setup, django_db_blocker, tmp_path_factory):
+def sample_loaded_once(
+    django_db_setup, django_db_blocker, sample_loader, tmp_path_factory
+):
     """The sample archive, loaded once per test module, inside a transaction rolled back after it.
 
     For tests that only read it: each test runs in a savepoint of this
     transaction (``sample``). Browser tests, whose live server reads through
-    its own connection, use ``sample_archive`` instead.
+    its own connection, use ``committed_sample`` (tests/conftest.py) instead.
     """
     from django.db import transaction
     from django.test import override_settings
 
-    from ingest.services import sample_load
-
     root = tmp_path_factory.mktemp("sample-storage")
     with django_db_blocker.unblock(), override_settings(ARCHIVE_STORAGE_ROOT=root):
         with transaction.atomic():
-            report = sample_load()
-            assert report.problems == [], report.problems
+            sample_loader()
             yield root
             transaction.set_rollback(True)
 
@@ -61,13 +60,9 @@ def sample(sample_loaded_once, settings, _isolated_storage, db):
 
 
 @pytest.fixture
-def sample_archive(db):
+def sample_archive(db, sample_loader):
     """The whole sample archive, loaded as ``make demo`` loads it."""
-    from ingest.services import sample_load
-
-    report = sample_load()
-    assert not report.problems, report.problems
-    return report
+    return sample_loader()
 
 
 @pytest.fixture

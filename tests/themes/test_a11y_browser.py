@@ -1,7 +1,8 @@
 """Accessibility of the public pages in a real browser (Debian Chromium, Playwright, axe-core).
 
-The sample archive is loaded, its oral history given a transcript and an
-exhibition built under 嶺南 (``lingnan``). Each public page is opened in each
+The sample archive is loaded once for the module (``committed_sample``: the
+tests only read), its oral history given a transcript and an exhibition built
+under 嶺南 (``lingnan``). Each public page is opened in each
 UI language at a phone and a desktop viewport, and axe-core
 (``node_modules/axe-core``, installed by ``make install``) checks it against
 WCAG 2.0/2.1 A and AA: no violation of serious or critical impact is allowed.
@@ -22,10 +23,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import service_unavailable
-from tests.iiif.test_viewer_browser import CHROMIUM_ARGS, BrowserLog, _console_error
-from tests.themes.conftest import ORAL_HISTORY, VOLUME
+from tests.iiif.test_viewer_browser import BrowserLog, _console_error
+from tests.themes.conftest import ORAL_HISTORY, ORAL_HISTORY_SEGMENTS, VOLUME
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules/axe-core/axe.min.js"
@@ -115,11 +116,18 @@ def exhibition_body() -> list[dict]:
     return body
 
 
-@pytest.fixture
-def public_site(oral_history_transcript):
+@pytest.fixture(scope="module")
+def public_site(committed_sample):
     """The sample archive with a transcript and a published exhibition: path by case."""
+    from archive.models import Item
     from tests.themes.factories import exhibition_make
+    from tests.transcription.doors import transcript_make
 
+    transcript_make(
+        Item.objects.get(public_id=ORAL_HISTORY),
+        segments=ORAL_HISTORY_SEGMENTS,
+        language="yue",
+    )
     exhibition = exhibition_make(
         title="茶樓與街坊",
         slug=EXHIBITION_SLUG,
@@ -133,19 +141,6 @@ def public_site(oral_history_transcript):
 
 
 # -- Browser and axe helpers ---------------------------------------------------
-
-
-@contextmanager
-def chromium(chromium_path: str):
-    """A headless Debian Chromium, closed afterwards."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @contextmanager
@@ -209,29 +204,24 @@ def describe(violations: list[dict]) -> str:
 
 @pytest.mark.parametrize("case", [case for case, _ in PAGES])
 def test_public_page_has_no_serious_axe_violation(
-    case, live_server, chromium_path, public_site, monkeypatch
+    case, committed_site, chromium, public_site
 ):
-    # Playwright's sync API runs an event loop in this thread.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    url = f"{live_server.url}{public_site[case]}"
+    url = f"{committed_site.url}{public_site[case]}"
     failures, notes = [], []
-    with chromium(chromium_path) as browser:
-        for language in LANGUAGES:
-            for viewport, (width, height) in VIEWPORTS.items():
-                with viewport_page(
-                    browser, live_server, language=language, width=width, height=height
-                ) as (page, log):
-                    open_settled(page, url)
-                    violations = axe_run(page)
-                    where = (
-                        f"{public_site[case]} [{language}, {viewport} {width}×{height}]"
-                    )
-                    blocking = [v for v in violations if v["impact"] in BLOCKING]
-                    if blocking:
-                        failures.append(f"{where}\n{describe(blocking)}")
-                    minor = [v["id"] for v in violations if v["impact"] not in BLOCKING]
-                    if minor:
-                        notes.append(f"{where}: minor or moderate {minor}")
+    for language in LANGUAGES:
+        for viewport, (width, height) in VIEWPORTS.items():
+            with viewport_page(
+                chromium, committed_site, language=language, width=width, height=height
+            ) as (page, log):
+                open_settled(page, url)
+                violations = axe_run(page)
+                where = f"{public_site[case]} [{language}, {viewport} {width}×{height}]"
+                blocking = [v for v in violations if v["impact"] in BLOCKING]
+                if blocking:
+                    failures.append(f"{where}\n{describe(blocking)}")
+                minor = [v["id"] for v in violations if v["impact"] not in BLOCKING]
+                if minor:
+                    notes.append(f"{where}: minor or moderate {minor}")
     assert not failures, "\n".join(
         ["axe-core violations (serious or critical):", *failures, *notes]
     )
@@ -263,81 +253,75 @@ MAX_TAB_STOPS = 150
 
 
 def test_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(
-    live_server, chromium_path, public_site, monkeypatch
+    committed_site, chromium, public_site
 ):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with chromium(chromium_path) as browser:
-        for language in LANGUAGES:
-            for viewport, (width, height) in VIEWPORTS.items():
-                with viewport_page(
-                    browser, live_server, language=language, width=width, height=height
-                ) as (page, log):
-                    open_settled(page, f"{live_server.url}/")
-                    page.keyboard.press("Tab")
-                    first = page.evaluate(
-                        "() => [document.activeElement.className,"
-                        " document.activeElement.getAttribute('href')]"
-                    )
-                    assert first == ["skip", "#main"], (language, viewport, first)
-                    box = page.locator("a.skip").bounding_box()
-                    assert box and box["x"] >= 0 and box["y"] >= 0, (
-                        "the focused skip link is off screen",
-                        language,
-                        viewport,
-                        box,
-                    )
-                    assert box["x"] + box["width"] <= width
-                    page.keyboard.press("Enter")
-                    page.wait_for_function("document.activeElement.id === 'main'")
-                    # The next Tab goes on inside the content, not back to the header.
-                    page.keyboard.press("Tab")
-                    inside = page.evaluate("!!document.activeElement.closest('#main')")
-                    assert inside, (language, viewport)
-                    assert log.errors == [], log.errors
+    for language in LANGUAGES:
+        for viewport, (width, height) in VIEWPORTS.items():
+            with viewport_page(
+                chromium, committed_site, language=language, width=width, height=height
+            ) as (page, log):
+                open_settled(page, f"{committed_site.url}/")
+                page.keyboard.press("Tab")
+                first = page.evaluate(
+                    "() => [document.activeElement.className,"
+                    " document.activeElement.getAttribute('href')]"
+                )
+                assert first == ["skip", "#main"], (language, viewport, first)
+                box = page.locator("a.skip").bounding_box()
+                assert box and box["x"] >= 0 and box["y"] >= 0, (
+                    "the focused skip link is off screen",
+                    language,
+                    viewport,
+                    box,
+                )
+                assert box["x"] + box["width"] <= width
+                page.keyboard.press("Enter")
+                page.wait_for_function("document.activeElement.id === 'main'")
+                # The next Tab goes on inside the content, not back to the header.
+                page.keyboard.press("Tab")
+                inside = page.evaluate("!!document.activeElement.closest('#main')")
+                assert inside, (language, viewport)
+                assert log.errors == [], log.errors
 
 
 @pytest.mark.parametrize("case", [case for case, _ in PAGES])
 def test_every_link_and_button_shows_its_keyboard_focus(
-    case, live_server, chromium_path, public_site, monkeypatch
+    case, committed_site, chromium, public_site
 ):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     hidden, seen = [], []
-    with chromium(chromium_path) as browser:
-        for viewport, (width, height) in VIEWPORTS.items():
-            with viewport_page(
-                browser, live_server, language="zh-hant", width=width, height=height
-            ) as (page, log):
-                open_settled(page, f"{live_server.url}{public_site[case]}")
-                for _ in range(MAX_TAB_STOPS):
-                    page.keyboard.press("Tab")
-                    focused = page.evaluate(FOCUSED)
-                    if focused is None:
-                        continue
-                    if focused["again"]:
-                        break  # went round the page once
-                    if focused["tag"] in ("audio", "video") or focused["inViewer"]:
-                        # Native media controls and Mirador draw their own rings.
-                        continue
-                    seen.append(focused["html"])
-                    if not focused["visible"]:
-                        hidden.append(
-                            f"[{viewport}] {focused['html']}  ({focused['style']})"
-                        )
+    for viewport, (width, height) in VIEWPORTS.items():
+        with viewport_page(
+            chromium, committed_site, language="zh-hant", width=width, height=height
+        ) as (page, log):
+            open_settled(page, f"{committed_site.url}{public_site[case]}")
+            for _ in range(MAX_TAB_STOPS):
+                page.keyboard.press("Tab")
+                focused = page.evaluate(FOCUSED)
+                if focused is None:
+                    continue
+                if focused["again"]:
+                    break  # went round the page once
+                if focused["tag"] in ("audio", "video") or focused["inViewer"]:
+                    # Native media controls and Mirador draw their own rings.
+                    continue
+                seen.append(focused["html"])
+                if not focused["visible"]:
+                    hidden.append(
+                        f"[{viewport}] {focused['html']}  ({focused['style']})"
+                    )
     assert seen, "no tab stop found"
     assert not hidden, "focus not visible on:\n" + "\n".join(dict.fromkeys(hidden))
 
 
 def test_home_page_does_not_scroll_sideways_on_a_320px_screen(
-    live_server, chromium_path, public_site, monkeypatch
+    committed_site, chromium, public_site
 ):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with chromium(chromium_path) as browser:
-        for language in LANGUAGES:
-            with viewport_page(
-                browser, live_server, language=language, width=320, height=640
-            ) as (page, log):
-                open_settled(page, f"{live_server.url}/")
-                widths = page.evaluate(
-                    "[document.documentElement.scrollWidth, window.innerWidth]"
-                )
-                assert widths[0] <= widths[1], (language, widths)
+    for language in LANGUAGES:
+        with viewport_page(
+            chromium, committed_site, language=language, width=320, height=640
+        ) as (page, log):
+            open_settled(page, f"{committed_site.url}/")
+            widths = page.evaluate(
+                "[document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            assert widths[0] <= widths[1], (language, widths)

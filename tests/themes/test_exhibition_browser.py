@@ -1,7 +1,8 @@
 """An exhibition page in a real browser (Debian Chromium, driven by Playwright).
 
-The sample archive is loaded, its oral history given a transcript, and an
-exhibition built from the block contract of ``themes/blocks.py``: a crop of
+The sample archive is loaded once for the module (``committed_sample``: the
+tests only read), its oral history given a transcript, and an exhibition built
+from the block contract of ``themes/blocks.py``: a crop of
 a page of the Dadian volume (``iiif_image``), seconds of the oral history
 (``clip``), and two blocks of items an anonymous visitor may not see. The
 crop must load from the Image API with the region the curator chose; the
@@ -18,9 +19,14 @@ import time
 import pytest
 
 from tests.iiif.test_viewer_browser import browser_page, wait_for
-from tests.themes.conftest import DOCUMENTARY, ORAL_HISTORY, VOLUME
+from tests.themes.conftest import (
+    DOCUMENTARY,
+    ORAL_HISTORY,
+    ORAL_HISTORY_SEGMENTS,
+    VOLUME,
+)
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser]
 
 #: The validator's test image (ingest/sample/README.md), made staff-only here.
 IMAGE_ITEM = "iiif-validator-test-image"
@@ -35,12 +41,18 @@ OUTSIDE_LINES = ["我姓梁，街坊都叫我梁伯。", "一九三八年，我�
 PLAYER = "document.querySelector('figure.block-clip .clip-player')"
 
 
-@pytest.fixture
-def exhibition(oral_history_transcript):
+@pytest.fixture(scope="module")
+def exhibition(committed_sample):
     """The exhibition, with the documentary and the validator image made staff-only."""
     from archive.models import AccessLevel, Item
     from tests.themes.factories import exhibition_make
+    from tests.transcription.doors import transcript_make
 
+    transcript_make(
+        Item.objects.get(public_id=ORAL_HISTORY),
+        segments=ORAL_HISTORY_SEGMENTS,
+        language="yue",
+    )
     items = {
         i.public_id: i
         for i in Item.objects.filter(
@@ -113,11 +125,10 @@ def _open(page, live_server, path: str) -> None:
 
 
 def test_the_crop_loads_from_the_image_api_with_its_region(
-    live_server, chromium_path, exhibition, monkeypatch
+    committed_site, chromium, exhibition
 ):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with browser_page(chromium_path) as (page, log):
-        _open(page, live_server, exhibition.url)
+    with browser_page(chromium) as (page, log):
+        _open(page, committed_site, exhibition.url)
         image = page.locator("figure.block-iiif-image img")
         assert image.count() == 1  # the staff-only image is not there
         image.scroll_into_view_if_needed()  # it loads lazily
@@ -147,11 +158,10 @@ def test_the_crop_loads_from_the_image_api_with_its_region(
 
 
 def test_the_clip_plays_its_seconds_and_shows_their_transcript(
-    live_server, chromium_path, exhibition, monkeypatch
+    committed_site, chromium, exhibition
 ):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with browser_page(chromium_path) as (page, log):
-        _open(page, live_server, exhibition.url)
+    with browser_page(chromium) as (page, log):
+        _open(page, committed_site, exhibition.url)
         figure = page.locator("figure.block-clip")
         assert figure.count() == 1  # the staff-only documentary is not there
         assert float(figure.get_attribute("data-start")) == CLIP_START
@@ -214,15 +224,14 @@ def test_the_clip_plays_its_seconds_and_shows_their_transcript(
 
 
 def test_restricted_items_leave_only_the_placeholder(
-    live_server, chromium_path, exhibition, monkeypatch
+    committed_site, chromium, exhibition
 ):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from archive.models import Item
 
     documentary = Item.objects.get(public_id=DOCUMENTARY)
     image_item = Item.objects.get(public_id=IMAGE_ITEM)
-    with browser_page(chromium_path) as (page, log):
-        _open(page, live_server, exhibition.url)
+    with browser_page(chromium) as (page, log):
+        _open(page, committed_site, exhibition.url)
         placeholders = page.locator(".block-placeholder")
         assert placeholders.count() == 2
         for n in range(2):

@@ -1,7 +1,7 @@
 """The transcript editor in a real browser (Debian Chromium, driven by Playwright).
 
 The sample archive's oral history (梁伯, 63.9 s of synthetic Cantonese) is
-loaded and given a transcript made here; an archivist of its institution
+loaded alone and given a transcript made here; an archivist of its institution
 opens the editor, seeks by clicking a segment's time, uses the keyboard
 shortcuts, corrects a segment, splits one at the playhead, reloads, and
 finds the changes kept, with their revisions in the database.
@@ -34,11 +34,8 @@ SEGMENT = 8.0  # seconds a segment
 
 
 @pytest.fixture
-def interview(db):
-    from ingest.services import sample_load
-
-    report = sample_load()
-    assert not report.problems, report.problems
+def interview(db, sample_loader):
+    sample_loader(("oral-history",))
     item = Item.objects.get(public_id=ITEM)
     asset = item.assets.get(role=Asset.Role.MEDIA)
     transcript = Transcript.objects.create(

@@ -1,6 +1,8 @@
 """The recording page in a real browser (Debian Chromium, driven by Playwright).
 
-The sample oral history is served by a live server with a transcript: a
+The sample's recordings are loaded once for the module (``committed_sample``:
+the tests only read) and the oral history served by a live server with a
+transcript: a
 click on a line seeks the player there, ``?t=30`` and ``#t=`` cue it, the
 highlighted line follows the playback (and stops following when the reader
 scrolls the transcript away), the page fits a phone, and nothing logs a
@@ -12,9 +14,9 @@ from __future__ import annotations
 import pytest
 
 from tests.iiif.test_viewer_browser import browser_page, wait_for
-from tests.transcription.doors import load_sample_recordings, transcript_make
+from tests.transcription.doors import transcript_make
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser]
 
 ORAL_HISTORY = "oh-teahouse-1938"
 LINES = [
@@ -39,11 +41,17 @@ SEGMENTS = [
 MEDIA = "document.querySelector('[data-recording] audio')"
 
 
-@pytest.fixture
-def oral_history(db, tmp_path):
+@pytest.fixture(scope="module")
+def sample_parts():
+    """The sample's oral history and documentary (not its volume's pyramids)."""
+    return ("oral-history", "documentary")
+
+
+@pytest.fixture(scope="module")
+def oral_history(committed_sample):
+    """The oral history, with a transcript of ``SEGMENTS``."""
     from archive.models import Item
 
-    load_sample_recordings(tmp_path / "sample")
     item = Item.objects.get(public_id=ORAL_HISTORY)
     transcript_make(item, segments=SEGMENTS)
     return item
@@ -78,10 +86,10 @@ def _no_errors(log) -> None:
 
 
 def test_clicking_a_line_seeks_and_the_highlight_follows(
-    live_server, chromium_path, oral_history
+    committed_site, chromium, oral_history
 ):
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}/items/{ORAL_HISTORY}/")
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}/items/{ORAL_HISTORY}/")
         _ready(page, log)
         assert _current_starts(page) == ["0.0"]  # the first line, before playing
 
@@ -115,11 +123,9 @@ def test_clicking_a_line_seeks_and_the_highlight_follows(
         _no_errors(log)
 
 
-def test_reader_scrolling_away_stops_the_follow(
-    live_server, chromium_path, oral_history
-):
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}/items/{ORAL_HISTORY}/")
+def test_reader_scrolling_away_stops_the_follow(committed_site, chromium, oral_history):
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}/items/{ORAL_HISTORY}/")
         _ready(page, log)
         panel = page.locator("[data-transcript]")
         panel.hover()
@@ -143,18 +149,18 @@ def test_reader_scrolling_away_stops_the_follow(
 
 
 @pytest.mark.parametrize("suffix", ["?t=30", "#t=30"])
-def test_t_starts_at_thirty_seconds(live_server, chromium_path, oral_history, suffix):
-    with browser_page(chromium_path) as (page, log):
-        page.goto(f"{live_server.url}/items/{ORAL_HISTORY}/{suffix}")
+def test_t_starts_at_thirty_seconds(committed_site, chromium, oral_history, suffix):
+    with browser_page(chromium) as (page, log):
+        page.goto(f"{committed_site.url}/items/{ORAL_HISTORY}/{suffix}")
         _ready(page, log)
         wait_for(page, log, lambda: abs(_time(page) - 30.0) < 0.5, "the cue at 30 s")
         wait_for(page, log, lambda: _current_starts(page) == ["30.0"], "line 30 s lit")
         _no_errors(log)
 
 
-def test_page_fits_a_phone(live_server, chromium_path, oral_history):
-    with browser_page(chromium_path, width=390) as (page, log):
-        page.goto(f"{live_server.url}/items/{ORAL_HISTORY}/")
+def test_page_fits_a_phone(committed_site, chromium, oral_history):
+    with browser_page(chromium, width=390) as (page, log):
+        page.goto(f"{committed_site.url}/items/{ORAL_HISTORY}/")
         _ready(page, log)
         # Nothing of the recording reaches past the screen's right edge.
         wide = page.evaluate(

@@ -1,8 +1,9 @@
 """Kill -9 a real Celery worker in the middle of a real transcription; a new one resumes.
 
-The recording is the sample clip four times over (about 4 min 15 s), the
-steps a minute each (``TRANSCRIPTION_CHUNK_SECONDS=60``, passed to the worker
-through its environment), the engine the real bundled Whisper model. The
+The recording is the sample clip twice over (about 2 min 8 s), the steps
+twenty seconds each (``TRANSCRIPTION_CHUNK_SECONDS=20``, passed to the worker
+through its environment; cut at pauses, six steps, each within one of
+Whisper's 30-s windows), the engine the real bundled Whisper model. The
 first worker is killed with its whole process group as soon as one step is
 stored; a second worker, sent the same task, must start where the first
 stopped, redo nothing, store no segment twice, cut the remaining steps where
@@ -27,7 +28,7 @@ from transcription.services import transcript_request
 from transcription.services.run import step_end
 from transcription.tasks import transcript_run_task
 
-CHUNK = 60.0
+CHUNK = 20.0
 
 
 @pytest.fixture
@@ -67,10 +68,10 @@ def test_a_killed_worker_s_transcription_is_resumed_by_another_without_redoing_s
     # content-type cache may still hold the ids from before (Wagtail's reference
     # index then fails its foreign key when the item is saved).
     ContentType.objects.clear_cache()
-    audio = np.concatenate([sample_audio] * 4)
+    audio = np.concatenate([sample_audio] * 2)
     duration = round(len(audio) / SAMPLE_RATE, 3)
     transcript = transcript_request(asset=stored_recording(audio), enqueue=False)
-    # The workers share this process's joined model and take minute-long steps.
+    # The workers share this process's joined model and take twenty-second steps.
     bundled_model_path(settings.WHISPER_MODEL_CACHE)
     monkeypatch.setenv("WHISPER_MODEL_CACHE", str(settings.WHISPER_MODEL_CACHE))
     monkeypatch.setenv("TRANSCRIPTION_CHUNK_SECONDS", str(CHUNK))

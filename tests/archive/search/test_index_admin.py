@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import re
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
@@ -37,11 +38,28 @@ def items():
 
 
 @pytest.fixture
+def volume(db, sample_loader):
+    """The sample's Dadian volume alone: an item, its work and ten pages to index."""
+    sample_loader(("dadian",))
+
+
+@pytest.fixture
 def staff(client):
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     user = make_user("archivist", groups=["Archivists"])
     client.force_login(user)
     return user
+
+
+def polling_script(html: str) -> str:
+    """The script of the page that polls the rebuild: its static file (the CSP
+    allows no inline script), or the page itself while the script is inline."""
+    from django.contrib.staticfiles import finders
+
+    tag = re.search(r'<script src="[^"]*/(archive/search_index\.js)"', html)
+    if tag is None:
+        return html
+    return Path(finders.find(tag.group(1))).read_text("utf-8")
 
 
 def found(q: str) -> list[str]:
@@ -53,7 +71,7 @@ def found(q: str) -> list[str]:
 # The service
 
 
-def test_a_rebuild_records_its_progress_and_the_index_answers(sample_archive):
+def test_a_rebuild_records_its_progress_and_the_index_answers(volume):
     run = runs.run_create(source=SearchIndexRun.Source.COMMAND)
     assert run.state == SearchIndexRun.State.QUEUED
     reports = []
@@ -323,7 +341,7 @@ def test_a_running_rebuild_shows_a_progress_bar_that_follows_it(client, staff):
     assert '<label for="search-index-progress-bar">Documents indexed</label>' in html
     assert re.search(r">50</span> of <span[^>]*>200</span> documents", html)
     assert re.search(r"<button[^>]*disabled[^>]*>Rebuild the search index", html)
-    assert "setTimeout(poll, 2000)" in html
+    assert "setTimeout(poll, 2000)" in polling_script(html)
 
     data = client.get(progress_url).json()
     assert data == {

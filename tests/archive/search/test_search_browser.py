@@ -1,8 +1,9 @@
 """The search page in a real browser, with the keyboard only (Debian Chromium, Playwright).
 
-The sample archive is loaded, its oral history transcribed and everything
-indexed. A reader who uses no mouse must be able to reach the header's search
-box, search, narrow the result with a facet and open a hit (which plays the
+The sample archive is loaded once for the module (``committed_sample``: the
+tests only read), its oral history transcribed and everything indexed. A
+reader who uses no mouse must be able to reach the header's search box,
+search, narrow the result with a facet and open a hit (which plays the
 recording from its second); the 繁/简 switch must change how snippets are
 shown but never the query.
 """
@@ -13,28 +14,43 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.test import override_settings
 
 from tests.archive.search.test_views import reindex
-from tests.iiif.test_viewer_browser import browser_page
-from tests.themes import conftest as themes
-from tests.themes.conftest import ORAL_HISTORY
+from tests.iiif.test_viewer_browser import browser_page, wait_for
+from tests.themes.conftest import ORAL_HISTORY, ORAL_HISTORY_SEGMENTS
 
-# The sample archive and its transcribed oral history (fixtures of tests/themes).
-sample_archive = themes.sample_archive
-oral_history_transcript = themes.oral_history_transcript
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser]
 
 #: Tab presses allowed to reach one element (the header and the facets have fewer).
 MAX_TABS = 60
 TIMEOUT_MS = 30_000
 
 
+@pytest.fixture(scope="module")
+def search_index(committed_sample, tmp_path_factory):
+    """The sample with a transcript, indexed into a module folder."""
+    from archive.models import Item
+    from archive.search.engine import engines_forget
+    from tests.transcription.doors import transcript_make
+
+    transcript_make(
+        Item.objects.get(public_id=ORAL_HISTORY),
+        segments=ORAL_HISTORY_SEGMENTS,
+        language="yue",
+    )
+    folder = tmp_path_factory.mktemp("search-index")
+    with override_settings(SEARCH_INDEX_DIR=folder):
+        reindex()
+        engines_forget()
+    return folder
+
+
 @pytest.fixture
-def indexed_site(oral_history_transcript):
-    """The sample with a transcript, indexed (the live server reads the same index)."""
-    reindex()
-    return oral_history_transcript
+def indexed_site(committed_site, search_index, settings):
+    """The live server of the indexed sample (it reads the module's index)."""
+    settings.SEARCH_INDEX_DIR = search_index
+    return committed_site
 
 
 def _open(page, live_server, path: str, language: str = "en") -> None:
@@ -58,17 +74,23 @@ def tab_to(page, condition: str, what: str) -> None:
     pytest.fail(f"{what} not reached with {MAX_TABS} Tabs; focus is on {focused}")
 
 
+def wait_until(page, log, condition: str, what: str) -> None:
+    """Wait until ``condition`` (a JS expression) holds.
+
+    Polled from here with ``page.evaluate``: ``page.wait_for_function``
+    evaluates its string inside the page, which the site's CSP (no
+    ``unsafe-eval``) refuses.
+    """
+    wait_for(page, log, lambda: page.evaluate(condition), what)
+
+
 def status(page) -> str:
     return page.locator("#search-status").inner_text()
 
 
-def test_search_filter_and_open_a_hit_with_the_keyboard_only(
-    live_server, chromium_path, indexed_site, monkeypatch
-):
-    # Playwright's sync API runs an event loop in this thread.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with browser_page(chromium_path) as (page, log):
-        _open(page, live_server, "/")
+def test_search_filter_and_open_a_hit_with_the_keyboard_only(indexed_site, chromium):
+    with browser_page(chromium) as (page, log):
+        _open(page, indexed_site, "/")
         tab_to(page, "e.id === 'site-search-q'", "the header's search box")
         page.keyboard.type("廣州")
         page.keyboard.press("Enter")
@@ -91,7 +113,9 @@ def test_search_filter_and_open_a_hit_with_the_keyboard_only(
         # From the facets straight to the hits, then into the recording.
         tab_to(page, "e.matches('a.skip-inline')", "the 'Skip to results' link")
         page.keyboard.press("Enter")
-        page.wait_for_function("document.activeElement.id === 'results'")
+        wait_until(
+            page, log, "document.activeElement.id === 'results'", "focus on the results"
+        )
         tab_to(page, "e.matches('a.hit-link')", "the first hit")
         href = page.evaluate("document.activeElement.getAttribute('href')")
         assert href == f"/items/{ORAL_HISTORY}/?t=13"
@@ -101,21 +125,21 @@ def test_search_filter_and_open_a_hit_with_the_keyboard_only(
         assert log.errors == [], log.errors
 
 
-def test_the_script_switch_changes_snippets_but_not_the_query(
-    live_server, chromium_path, indexed_site, monkeypatch
-):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with browser_page(chromium_path) as (page, log):
-        _open(page, live_server, "/search/?q=%E5%BB%A3%E5%B7%9E")  # 廣州
+def test_the_script_switch_changes_snippets_but_not_the_query(indexed_site, chromium):
+    with browser_page(chromium) as (page, log):
+        _open(page, indexed_site, "/search/?q=%E5%BB%A3%E5%B7%9E")  # 廣州
         marks = page.locator(".snippet mark")
         # As written: the records hold both forms (a Simplified description too).
         assert "廣州" in marks.all_inner_texts()
 
         tab_to(page, "e.matches('button[value=\"hans\"]')", "the 简 button")
         page.keyboard.press("Enter")
-        page.wait_for_function(
+        wait_until(
+            page,
+            log,
             "document.querySelector('button[value=\"hans\"]')"
-            ".getAttribute('aria-pressed') === 'true'"
+            ".getAttribute('aria-pressed') === 'true'",
+            "the 简 button pressed",
         )
         assert set(marks.all_inner_texts()) == {"广州"}
         # The query is what was typed: in the address, the box and the count.
@@ -126,9 +150,12 @@ def test_the_script_switch_changes_snippets_but_not_the_query(
 
         tab_to(page, "e.matches('button[value=\"hant\"]')", "the 繁 button")
         page.keyboard.press("Enter")
-        page.wait_for_function(
+        wait_until(
+            page,
+            log,
             "document.querySelector('button[value=\"hant\"]')"
-            ".getAttribute('aria-pressed') === 'true'"
+            ".getAttribute('aria-pressed') === 'true'",
+            "the 繁 button pressed",
         )
         assert set(marks.all_inner_texts()) == {"廣州"}
         assert log.errors == [], log.errors
