@@ -24,7 +24,7 @@ urlpatterns = [
     # Anything else under the prefix, the bare prefix and paths with a newline
     # included (``<path:>`` matches neither), so every 404 carries CORS.
     re_path(
-        r"^iiif/3/image/(?P<rest>(?s:.*))\Z",
+        r"^iiif/3/image/(?P<rest>[\s\S]*)\Z",
         image_views.image_not_found,
         name="iiif_image_not_found",
     ),

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from django.core import signing
+from django.test import Client
 from django.urls import resolve
 from django.utils import timezone
 
@@ -287,9 +288,15 @@ def _token_page(client, message_id="m1", origin=VIEWER) -> dict:
 
 
 def _token_for(client, user) -> str:
+    """A token from the token service; then the client forgets its cookies.
+
+    Forgetting, not signing out: signing out voids the session's tokens
+    (``auth.revoke_on_logout``), as ``test_logout_service_ends_the_session_and_its_tokens``
+    and ``test_signing_out_anywhere_voids_the_sessions_tokens`` show.
+    """
     client.force_login(user)
     data = _token_page(client)
-    client.logout()
+    client.cookies.clear()
     return data["message"]["accessToken"]
 
 
@@ -771,3 +778,13 @@ def test_token_page_posts_the_message_to_the_named_origin(
             assert _received(page, wait=1.0) == []
         finally:
             browser.close()
+
+
+def test_signing_out_anywhere_voids_the_sessions_tokens(client, image, staff):
+    """Signing out through the site (not the logout service) also voids the tokens."""
+    page = image(AccessLevel.STAFF)
+    client.force_login(staff)
+    token = _token_page(client)["message"]["accessToken"]
+    assert _probe(Client(), _image_probe(page), token)["status"] == 200
+    client.logout()
+    assert _probe(Client(), _image_probe(page), token)["status"] == 401
