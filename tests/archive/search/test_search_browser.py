@@ -75,13 +75,23 @@ def tab_to(page, condition: str, what: str) -> None:
 
 
 def wait_until(page, log, condition: str, what: str) -> None:
-    """Wait until ``condition`` (a JS expression) holds.
+    """Wait until ``condition`` (a JS expression) holds, across a navigation.
 
     Polled from here with ``page.evaluate``: ``page.wait_for_function``
     evaluates its string inside the page, which the site's CSP (no
     ``unsafe-eval``) refuses.
     """
-    wait_for(page, log, lambda: page.evaluate(condition), what)
+    from playwright.sync_api import Error
+
+    def holds() -> bool:
+        try:
+            return page.evaluate(condition)
+        except Error as exc:
+            if "context was destroyed" in str(exc):
+                return False  # the page is navigating: ask the next one
+            raise
+
+    wait_for(page, log, holds, what)
 
 
 def status(page) -> str:
@@ -138,7 +148,7 @@ def test_the_script_switch_changes_snippets_but_not_the_query(indexed_site, chro
             page,
             log,
             "document.querySelector('button[value=\"hans\"]')"
-            ".getAttribute('aria-pressed') === 'true'",
+            "?.getAttribute('aria-pressed') === 'true'",
             "the 简 button pressed",
         )
         assert set(marks.all_inner_texts()) == {"广州"}
@@ -154,7 +164,7 @@ def test_the_script_switch_changes_snippets_but_not_the_query(indexed_site, chro
             page,
             log,
             "document.querySelector('button[value=\"hant\"]')"
-            ".getAttribute('aria-pressed') === 'true'",
+            "?.getAttribute('aria-pressed') === 'true'",
             "the 繁 button pressed",
         )
         assert set(marks.all_inner_texts()) == {"廣州"}
