@@ -124,7 +124,11 @@ def volume(fuzz_volume_once, settings, _isolated_storage, db):
 GRAMMAR_CHARS = "0123456789,.:!^-pctmaxfulsqre"
 #: Junk: anything printable (no "/", which would split the path), or grammar soup.
 junk = st.one_of(
-    st.text(st.characters(blacklist_characters="/"), min_size=1, max_size=12),
+    st.text(
+        st.characters(blacklist_characters="/", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=12,
+    ),
     st.text(st.sampled_from(GRAMMAR_CHARS), min_size=1, max_size=16),
     st.sampled_from(
         [
@@ -420,7 +424,11 @@ def test_any_path_under_the_prefix(client, volume, rest, raw):
 item_id = st.one_of(
     st.sampled_from([ITEM_ID, "top", "theme-lingnan", "theme-nope", COLLECTION]),
     junk,
-    st.text(st.characters(blacklist_characters="/"), min_size=1, max_size=80),
+    st.text(
+        st.characters(blacklist_characters="/", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=80,
+    ),
 )
 query_text = st.one_of(
     st.text(max_size=40),

@@ -30,6 +30,15 @@ from ingest.preservation.installation import (
 from tests.archive.factories import ItemFactory, jpeg_bytes, make_user
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """The commands' messages are asserted in English (the catalogs translate them)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def _archive_build(tmp_path: Path, settings) -> None:
     """A little of everything: an account, an item with an original, an editorial file."""
     from archive.services import asset_create
