@@ -50,6 +50,28 @@ def _page(request, queryset):
     return Paginator(queryset, PER_PAGE).get_page(request.GET.get("p"))
 
 
+def _by_status(request, queryset, statuses, default) -> dict:
+    """Narrow a listing to ``?status=`` (``default`` when absent), with the page's context."""
+    status = request.GET.get("status", default)
+    if status in statuses.values:
+        queryset = queryset.filter(status=status)
+    return {
+        "page": _page(request, queryset),
+        "status": status,
+        "statuses": statuses.choices,
+    }
+
+
+def _granted_message(request, grant, message: str) -> None:
+    """Say a grant was made, with the set-password link for a person without one."""
+    if not grant.user.has_usable_password():
+        link = request.build_absolute_uri(trust.password_set_url(grant.user))
+        message += " " + _(
+            "They have no password yet: send them this link to set one: %(link)s"
+        ) % {"link": link}
+    messages.success(request, message)
+
+
 def _render(request, template, title, context, icon="lock"):
     return TemplateResponse(
         request,
@@ -80,17 +102,14 @@ def requests_list(request: HttpRequest) -> HttpResponse:
     queryset = _scoped(
         AccessRequest.objects.select_related("item", "decided_by"), request.user
     )
-    status = request.GET.get("status", AccessRequest.Status.PENDING)
-    if status in AccessRequest.Status.values:
-        queryset = queryset.filter(status=status)
     return _render(
         request,
         "archive/admin/trust_requests.html",
         _("Access requests"),
         {
-            "page": _page(request, queryset),
-            "status": status,
-            "statuses": AccessRequest.Status.choices,
+            **_by_status(
+                request, queryset, AccessRequest.Status, AccessRequest.Status.PENDING
+            ),
             "form": DecideForm(),
             "can_decide": request.user.has_perm(MANAGE_ACCESS),
         },
@@ -122,12 +141,7 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
                     "%Y-%m-%d %H:%M"
                 ),
             }
-            if not grant.user.has_usable_password():
-                link = request.build_absolute_uri(trust.password_set_url(grant.user))
-                message += " " + _(
-                    "They have no password yet: send them this link to set one: %(link)s"
-                ) % {"link": link}
-            messages.success(request, message)
+            _granted_message(request, grant, message)
         else:
             trust.request_refuse(
                 access_request, staff=request.user, note=form.cleaned_data["note"]
@@ -206,12 +220,7 @@ def grant_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
         return redirect("archive_trust_grants")
     message = _("Access granted to %(person)s.") % {"person": grant.user.get_username()}
-    if not grant.user.has_usable_password():
-        link = request.build_absolute_uri(trust.password_set_url(grant.user))
-        message += " " + _(
-            "They have no password yet: send them this link to set one: %(link)s"
-        ) % {"link": link}
-    messages.success(request, message)
+    _granted_message(request, grant, message)
     return redirect("archive_trust_grants")
 
 
@@ -236,17 +245,14 @@ def concerns_list(request: HttpRequest) -> HttpResponse:
     queryset = _scoped(
         ConcernReport.objects.select_related("item", "handled_by"), request.user
     )
-    status = request.GET.get("status", ConcernReport.Status.OPEN)
-    if status in ConcernReport.Status.values:
-        queryset = queryset.filter(status=status)
     return _render(
         request,
         "archive/admin/trust_concerns.html",
         _("Reported concerns"),
         {
-            "page": _page(request, queryset),
-            "status": status,
-            "statuses": ConcernReport.Status.choices,
+            **_by_status(
+                request, queryset, ConcernReport.Status, ConcernReport.Status.OPEN
+            ),
             "can_review": request.user.has_perm(REVIEW_CONCERNS),
         },
         icon="warning",
