@@ -252,9 +252,11 @@ def test_real_model_on_the_sample_clip_output_is_well_formed_and_the_guards_hold
         logger.info("dropped: %s", record)
     assert guarded.dropped, "Whisper base loops on espeak speech; the guards must act"
     _assert_guarded(guarded.kept, duration)
-    # Never slower than real time (a generous bound on a shared 2-core machine).
-    assert elapsed < duration
 
+
+_PROMPT_BARE = re.sub(r"[\W_]", "", engines.INITIAL_PROMPTS["yue"])
+#: Every six characters in a row of the Cantonese prompt.
+PROMPT_PIECES = {_PROMPT_BARE[i : i + 6] for i in range(len(_PROMPT_BARE) - 5)}
 
 #: Any phrase of two characters or more said three times in a row.
 THREE_TIMES = re.compile(r"(\S{2,}?)(?:[\s,，、。.]*\1){2,}")
@@ -271,8 +273,10 @@ def _assert_guarded(kept, duration):
         assert hk_traditional(s.text), s.text
         assert not SIMPLIFIED_ONLY & set(s.text), s.text
         assert not THREE_TIMES.search(s.text), s.text
-        # Whisper echoing the prompt ("...口述歷史訪問嘅逐字稿") is not speech.
-        assert "逐字稿" not in s.text and "口述歷史訪問" not in s.text, s.text
+        # Whisper echoing the prompt ("...口述歷史訪問嘅逐字稿") is not speech:
+        # no six characters of it in a row survive.
+        bare = re.sub(r"[\W_]", "", s.text)
+        assert not any(piece in bare for piece in PROMPT_PIECES), s.text
         lines.append(s.text)
     for a, b, c in zip(lines, lines[1:], lines[2:], strict=False):
         assert not (a == b == c), a
@@ -298,13 +302,10 @@ def test_real_model_writes_nothing_on_silence_or_noise(whisper_engine, tmp_path,
         else (rng.standard_normal(SAMPLE_RATE * 40) * 0.2).astype(np.float32)
     )
     audio = audio_decode(wav_write(tmp_path / f"{kind}.wav", samples))
-    started = time.monotonic()
     result = whisper_engine.transcribe(audio, language="yue")
-    elapsed = time.monotonic() - started
     # The voice-activity filter finds no speech, so Whisper never decodes (without
     # it, Whisper echoes its prompt here: "以下廣州話口述歷史訪問嘅逐字").
-    assert result.segments == [] and result.complete
-    assert elapsed < 40.0 / 20
+    assert result.segments == [] and result.complete and not result.fallbacks
 
 
 @pytest.mark.model

@@ -141,6 +141,8 @@ def test_echoes_of_the_prompt_are_recognised():
         "廣州話口述歷史訪問嘅逐字稻辣。",
         "在廣州話口述歷史訪問嘅逐字稿。",
         "諾先生, 以下廣州話口述歷史訪問嘅逐字稿。諾先生,",
+        # Whisper base on the sample clip in CI (only the prompt's tail, looped).
+        "諾先生, 該訪問嘅逐字稿。諾您OK嘅宣傳。諾先生, 該訪問嘅逐字稿。諾您OK嘅宣傳。諾您OK嘅宣傳",
     ]:
         assert prompt_echo(echo, PROMPT), echo
 

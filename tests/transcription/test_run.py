@@ -427,7 +427,6 @@ def test_real_run_of_the_sample_clip_in_steps(
     assert transcript.progress_seconds == transcript.duration
     assert transcript.dropped  # Whisper base loops and echoes on espeak speech
     _assert_guarded(list(transcript.segments.order_by("start")), transcript.duration)
-    assert elapsed < transcript.duration
     # Running it again does nothing.
     rows = list(
         Segment.objects.filter(transcript=transcript).values_list("pk", flat=True)
