@@ -54,7 +54,13 @@ from ingest.media import (
     media_probe,
 )
 from ingest.models import IngestEvent, IngestFile
-from ingest.services.pages import _file_refuse, _forget, file_claim
+from ingest.services.pages import (
+    _file_refuse,
+    _forget,
+    fault_reason,
+    file_claim,
+    file_fault_release,
+)
 from transcription.models import Consent
 
 logger = logging.getLogger(__name__)
@@ -288,6 +294,11 @@ def recording_file_process(*, file: IngestFile) -> IngestFile:
 
             listening_silenced_schedule(item=item)
     except (RecordingRefused, MediaError) as exc:
+        # A write that failed for want of space surfaces from the decoder as
+        # damaged data: its cause says whether the archive is at fault.
+        cause = exc.__cause__
+        if cause is not None and fault_reason(cause) is not None:
+            raise file_fault_release(file=file, exc=cause, written=written) from exc
         _forget(written)
         return _file_refuse(
             file=file, message=str(exc), field=getattr(exc, "field", "")
@@ -302,7 +313,9 @@ def recording_file_process(*, file: IngestFile) -> IngestFile:
         logger.exception("Ingest of %s failed", file.path)
         return _file_refuse(file=file, message="could not be recorded (conflict)")
     except Exception as exc:
-        # A database or disk failure: this file is refused, the job goes on.
+        # The storage or the database failed: the file waits for the fault to go.
+        if fault_reason(exc) is not None:
+            raise file_fault_release(file=file, exc=exc, written=written) from exc
         logger.exception("Ingest of %s failed", file.path)
         _forget(written)
         return _file_refuse(file=file, message=f"could not be stored: {exc}")
@@ -489,6 +502,8 @@ def consent_form_process(*, file: IngestFile) -> IngestFile:
         _forget(written)
         return _file_refuse(file=file, message=str(exc), field=exc.field)
     except Exception as exc:
+        if fault_reason(exc) is not None:
+            raise file_fault_release(file=file, exc=exc, written=written) from exc
         logger.exception("Ingest of %s failed", file.path)
         _forget(written)
         return _file_refuse(file=file, message=f"could not be stored: {exc}")

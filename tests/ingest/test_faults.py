@@ -2,7 +2,8 @@
 
 - the storage fills up (a real 4 MiB tmpfs, filled once the first page is in),
   at the original's copy and at the pyramid, under the command (run again once
-  space is freed) and under a worker (whose retries finish the job by themselves);
+  space is freed) and under a worker (whose retries finish the job by themselves),
+  and at a recording's copy and its listening copy;
 - a stored original is damaged, then its delivery comes again;
 - the database drops the command's connections (``pg_terminate_backend``);
 - the broker (a private ``redis-server`` without persistence) dies under a
@@ -47,11 +48,16 @@ from ingest.services import job_create, job_plan, job_run
 from ingest.tasks import job_file_process_task, jobs_stalled_resume_task
 from tests.archive.test_fixity_faults import _flip_a_byte
 from tests.conftest import port_open, service_unavailable
+from tests.ingest import mediafiles
 from tests.ingest.deliveries import INSTITUTIONS, scan, volume
 from tests.ingest.test_pipeline import assert_no_orphans, storage_files
+from tests.ingest.test_recordings import recording_item
 from tests.live import ROOT, LiveWorker, process_env, wait_for
 
 PAGES = 4
+#: The recordings of the storage-full test: 16 kHz mono WAV, about 320 KB each.
+WAV_SECONDS = 10.0
+WAV_BYTES = int(WAV_SECONDS * 16000 * 2)
 
 
 def _delivery(root: Path, name: str = "vol", *, pages: int = PAGES, **size) -> Path:
@@ -294,6 +300,64 @@ def test_storage_full_under_a_worker_the_task_retries_and_finishes_once_freed(
     assert job.status == IngestJob.Status.DONE, job.message
     assert "interrupted (" in worker.log_text() and "retry 1 of 5" in worker.log_text()
     _assert_complete(settings, 2)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "room",
+    [
+        pytest.param(40_000, id="full-at-the-copy"),
+        pytest.param(WAV_BYTES + 20_000, id="full-at-the-listening-copy"),
+    ],
+)
+def test_storage_full_at_a_recording_interrupts_and_the_job_resumes(
+    tmp_path, small_storage, settings, room
+):
+    # Recordings go the same way as pages: a full storage is the archive's
+    # fault, so the recording waits (pending) instead of being refused.
+    root = tmp_path / "delivery"
+    root.mkdir()
+    (root / "institutions.json").write_text(json.dumps(INSTITUTIONS), "utf-8")
+    for n in (1, 2):
+        mediafiles.tone(
+            root / f"oh-{n}" / "a.wav", seconds=WAV_SECONDS, rate=16000, seed=n
+        )
+        recording_item(root, f"oh-{n}", ["a.wav"])
+    filler = small_storage / "filler"
+
+    def fill_after_the_first(_file) -> None:
+        if not filler.exists():
+            with open(filler, "wb") as fh:
+                free = shutil.disk_usage(small_storage).free
+                os.posix_fallocate(fh.fileno(), 0, free - room)
+
+    job = job_run(job=job_create(path=root), on_file=fill_after_the_first)
+
+    errors = list(
+        job.events.filter(level=IngestEvent.Level.ERROR).values_list("where", "message")
+    )
+    assert len(errors) == 1, errors
+    assert errors[0][0] == "oh-2/a.wav"
+    assert errors[0][1].startswith(
+        "not stored: the storage is full (no space left on the device)"
+    ), errors
+    assert job.status == IngestJob.Status.RUNNING, job.message
+    media = job.files.filter(kind=IngestFile.Kind.MEDIA).order_by("pk")
+    assert [f.status for f in media] == ["done", "pending"]
+    stored = set(storage_files(settings)) - {"filler"}
+    assert not [f for f in stored if ".incoming-" in f], stored
+    assert stored == set(Asset.objects.values_list("storage_path", flat=True)) | set(
+        Derivative.objects.values_list("path", flat=True)
+    )
+
+    filler.unlink()
+    job = job_run(job=job)
+    assert job.status == IngestJob.Status.DONE, job.message
+    assert Item.objects.count() == 2
+    for asset in Asset.objects.all():
+        assert sha256_of(asset.path) == asset.sha256
+        assert asset.derivatives.filter(kind=Derivative.Kind.LISTENING_COPY).exists()
+    assert_no_orphans(settings)
 
 
 # --------------------------------------------------------------------------
