@@ -7,11 +7,14 @@ or resume (the Archivists and Central library staff groups have both).
 
 from __future__ import annotations
 
+import logging
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
@@ -20,10 +23,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ingest.models import IngestEvent, IngestJob
 from ingest.services.jobs import job_progress
 from ingest.services.uploads import job_upload_receive
+
+logger = logging.getLogger(__name__)
 
 VIEW = "ingest.view_ingestjob"
 RUN = "ingest.run_ingest"
@@ -104,12 +110,15 @@ def job_upload(request: HttpRequest) -> HttpResponse:
             job = job_upload_receive(
                 upload=form.cleaned_data["delivery"], user=request.user
             )
-            job_upload_task.delay_on_commit(job.pk)
-            messages.success(
-                request,
-                _("%(name)s was received; the workers are unpacking and ingesting it.")
-                % {"name": job.upload_name},
-            )
+            if _hand_to_workers(request, job_upload_task, job):
+                messages.success(
+                    request,
+                    _(
+                        "%(name)s was received; the workers are unpacking and "
+                        "ingesting it."
+                    )
+                    % {"name": job.upload_name},
+                )
             return redirect("ingest_job_detail", job.pk)
     return _upload_page(request, form)
 
@@ -197,6 +206,41 @@ def job_resume(request: HttpRequest, pk: int) -> HttpResponse:
             if job.source == IngestJob.Source.UPLOAD
             else job_dispatch_task
         )
-        task.delay_on_commit(job.pk)
-        messages.success(request, _("The job was handed to the workers again."))
+        if _hand_to_workers(request, task, job):
+            messages.success(request, _("The job was handed to the workers again."))
     return redirect("ingest_job_detail", job.pk)
+
+
+def _hand_to_workers(request: HttpRequest, task, job: IngestJob) -> bool:
+    """Queue ``task`` for the job once it is committed; if the broker is down, say so.
+
+    The job's rows are stored whatever happens here: the stalled-job sweep
+    (``jobs_stalled_resume_task``, every ten minutes) hands it to the workers
+    once the broker is back, and Resume does it at once.
+
+    Returns:
+        False when the broker refused the message (a warning says so).
+    """
+    sent = {}
+
+    def send() -> None:
+        try:
+            task.delay(job.pk)
+        except (KombuOperationalError, OSError) as exc:
+            logger.error(
+                "Could not queue %s for ingest job %s: %s", task.name, job.pk, exc
+            )
+            sent["ok"] = False
+            messages.warning(
+                request,
+                _(
+                    "The job is stored, but the workers could not be reached (the "
+                    "message broker did not answer). They take it up by themselves "
+                    "once the broker is back; press Resume to hand it over sooner."
+                ),
+            )
+        else:
+            sent["ok"] = True
+
+    transaction.on_commit(send)
+    return sent.get("ok", True)

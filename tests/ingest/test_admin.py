@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import stat
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from archive.celery import app
 from archive.models import Item
 from ingest.models import IngestEvent, IngestJob
 from tests.archive.factories import InstitutionFactory, make_user
@@ -204,6 +206,47 @@ def test_resume_hands_an_unfinished_job_back(
     job.refresh_from_db()
     assert job.status == IngestJob.Status.DONE
     assert Item.objects.get(public_id="fuzhi-v1").pages.count() == 4
+
+
+@pytest.fixture
+def broker_down():
+    """The web's broker is a port nobody listens on, and tasks are sent, not run."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    before = app.conf.broker_url, app.conf.task_always_eager
+    _pools_forget()  # the pooled connections still lead to the old broker
+    app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
+    app.conf.task_always_eager = False
+    yield
+    _pools_forget()
+    app.conf.broker_url, app.conf.task_always_eager = before
+
+
+def _pools_forget() -> None:
+    """Drop Celery's pooled broker connections (what it does after a fork)."""
+    app._after_fork()
+
+
+# Committed for real (as in production): the message is sent when the job is.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("door", ["resume", "upload"])
+def test_a_broker_that_is_down_is_said_and_the_job_is_kept(
+    archivist, delivery, broker_down, door
+):
+    if door == "resume":
+        job = IngestJob.objects.create(path=str(delivery))
+        response = archivist.post(f"/admin/ingest/jobs/{job.pk}/resume/")
+    else:
+        response = upload(archivist, zip_of(delivery))
+        job = IngestJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/ingest/jobs/{job.pk}/"
+    page = archivist.get(response["Location"]).content.decode()
+    assert "the workers could not be reached" in page
+    assert "handed to the workers again" not in page and "was received" not in page
+    job.refresh_from_db()
+    assert not job.is_finished
 
 
 def test_the_job_list_shows_each_job_with_its_progress(archivist, delivery):
