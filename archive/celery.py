@@ -38,7 +38,7 @@ def _periodic_schedule(sender, **kwargs) -> None:
             "task": "themes.tasks.publish_scheduled_task",
             "schedule": crontab(),
         },
-        "stalled ingest jobs handed back to the workers (lost broker messages, retries given up), every ten minutes": {
+        "stalled ingest jobs handed back to the workers, every ten minutes": {
             "task": "ingest.tasks.jobs_stalled_resume_task",
             "schedule": crontab(minute="*/10"),
         },

@@ -142,3 +142,41 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
                 settings.ARCHIVE_ADMIN_CONTENT_SECURITY_POLICY
             )
         return parts
+
+
+#: Where the IIIF Authorization Flow's access service lives (``iiif.auth_urls``).
+AUTH_ACCESS_PREFIX = "/iiif/auth/access/"
+
+
+class AuthWindowOpenerMiddleware:
+    """Keep a IIIF viewer's sign-in window attached to the viewer that opened it.
+
+    A viewer (Mirador on any site) opens the access service in a new window
+    and watches for it to close before asking for a token (Auth 2.0 §3.3).
+    Django's default ``Cross-Origin-Opener-Policy: same-origin`` would cut
+    that window from a viewer on another site at its first page, so the
+    viewer would see it closed at once and never get a token. The access
+    page, and the login pages on the way back to it (``?next=`` pointing to
+    it), say ``unsafe-none``; every other page keeps ``same-origin``.
+    Placed after ``SecurityMiddleware``, which only fills the header in when
+    it is missing.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path_info.startswith(AUTH_ACCESS_PREFIX) or (
+            request.path_info in settings.ARCHIVE_LOGIN_PATHS
+            and _next_of(request).startswith(AUTH_ACCESS_PREFIX)
+        ):
+            response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+        return response
+
+
+def _next_of(request) -> str:
+    where = request.GET.get("next", "")
+    if not where and request.method == "POST":
+        where = request.POST.get("next", "")
+    return where

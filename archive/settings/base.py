@@ -64,6 +64,8 @@ MIDDLEWARE = [
     # sees the client's address, not the front server's.
     "archive.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Inside SecurityMiddleware: a IIIF sign-in window stays tied to its viewer.
+    "archive.middleware.AuthWindowOpenerMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "archive.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -241,10 +243,12 @@ ARCHIVE_RATELIMIT_IIIF = env.int("ARCHIVE_RATELIMIT_IIIF", default=6000)
 ARCHIVE_RATELIMIT_SEARCH = env.int("ARCHIVE_RATELIMIT_SEARCH", default=120)
 ARCHIVE_RATELIMIT_LOGIN = env.int("ARCHIVE_RATELIMIT_LOGIN", default=30)
 #: scope -> URL path prefixes it covers.
+#: The sign-in pages (Wagtail's, and the password page of the utility views).
+ARCHIVE_LOGIN_PATHS = ("/admin/login/", "/_util/login/")
 ARCHIVE_RATELIMIT_SCOPES = {
     "iiif": ("/iiif/3/",),
     "search": ("/search/", "/api/search", "/iiif/search/"),
-    "login": ("/admin/login/", "/_util/login/"),
+    "login": ARCHIVE_LOGIN_PATHS,
 }
 #: The cache holding the counters: it must be shared by every web process
 #: (Redis through DJANGO_CACHE_URL in production; see CACHES below).

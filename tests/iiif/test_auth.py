@@ -780,6 +780,71 @@ def test_token_page_posts_the_message_to_the_named_origin(
             browser.close()
 
 
+def _closed(page, wait: float) -> bool:
+    """Whether the viewer page sees its sign-in window closed (polled for ``wait`` s)."""
+    deadline = time.monotonic() + wait
+    while True:
+        closed = page.evaluate("() => window.signIn.closed")
+        if closed or time.monotonic() > deadline:
+            return closed
+        page.wait_for_timeout(100)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_viewer_on_another_site_keeps_its_sign_in_window_to_the_end(
+    live_server, chromium_path
+):
+    """Auth 2.0 §3.3: the viewer opens the access service and waits for it to close.
+
+    With the site's ``Cross-Origin-Opener-Policy: same-origin`` on the access
+    or login page, a viewer on another site would lose the window at once
+    (it would look closed before the visitor signed in).
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.iiif.test_viewer_browser import CHROMIUM_ARGS
+
+    make_user("archivist", groups=["Archivists"])
+    own = live_server.url
+    elsewhere = own.replace("localhost", "127.0.0.1")
+    access = f"{own}/iiif/auth/access/login?{urlencode({'origin': elsewhere})}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="en")
+            # The viewer's own page on its site (none of our headers).
+            context.route(
+                f"{elsewhere}/viewer",
+                lambda route: route.fulfill(
+                    body="<!doctype html><title>viewer</title>",
+                    content_type="text/html",
+                ),
+            )
+            viewer = context.new_page()
+            viewer.goto(f"{elsewhere}/viewer")
+            with context.expect_page() as opened:
+                viewer.evaluate(
+                    "(url) => { window.signIn = window.open(url); }", access
+                )
+            window = opened.value
+            window.wait_for_load_state()
+            assert window.url.startswith(f"{own}/iiif/auth/access/login")
+            assert not _closed(viewer, 0.5), "the access page cut the viewer off"
+            window.click("a[href^='/admin/login/']")
+            window.wait_for_selector("#id_username")
+            assert not _closed(viewer, 0.5), "the login page cut the viewer off"
+            window.fill("#id_username", "archivist")
+            window.fill("#id_password", "pw")
+            window.click("button[type=submit]")
+            # Back on the access page, signed in: it closes, and the viewer sees it.
+            assert _closed(viewer, 15.0), "the window did not close after sign-in"
+        finally:
+            browser.close()
+    # Every other page keeps the strict policy.
+    assert Client().get("/institutions/")["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
 def test_signing_out_anywhere_voids_the_sessions_tokens(client, image, staff):
     """Signing out through the site (not the logout service) also voids the tokens."""
     page = image(AccessLevel.STAFF)

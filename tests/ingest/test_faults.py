@@ -497,6 +497,10 @@ def test_database_connections_cut_mid_ingest_then_the_command_again(
     # Reported: exit status 1, the fault in the summary and on the page it hit.
     assert first.returncode == 1, out + err
     assert "interrupted: the database connection was lost" in out, out + err
+    # The page the fault hit is not called refused: it waits for the next run.
+    assert "was interrupted" in err and "run the same command again" in err, err
+    assert "INTERRUPTED vol/" in err, err
+    assert "REFUSED" not in err and "finished with problems" not in err, err
     job = IngestJob.objects.get()
     assert not job.is_finished
     hit = job.events.filter(

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ingest.models import IngestEvent, IngestJob
+from ingest.models import IngestFile, IngestJob
 from ingest.services import jobs
 
 
@@ -123,10 +123,22 @@ class Command(BaseCommand):
         )
 
     def _report(self, job: IngestJob):
-        for event in job.events.filter(level=IngestEvent.Level.ERROR).order_by("pk"):
-            if event.message != job.message:
-                self.stderr.write(f"REFUSED {event}")
+        for event in jobs.job_problems(job=job).select_related("file"):
+            if event.message == job.message:
+                continue
+            # A file a fault stopped waits (pending); it was not refused.
+            waits = event.file is not None and event.file.status in (
+                IngestFile.Status.PENDING,
+                IngestFile.Status.RUNNING,
+            )
+            self.stderr.write(f"{'INTERRUPTED' if waits else 'REFUSED'} {event}")
         self.stdout.write(f"Job #{job.pk} {job.get_status_display()}: {job.message}")
+        if not job.is_finished:
+            # A fault of the archive (storage full, database lost) stopped it.
+            raise CommandError(
+                f"job #{job.pk} was interrupted ({job.message}); nothing stored was "
+                "lost. Fix the fault and run the same command again to finish it."
+            )
         if job.status != IngestJob.Status.DONE:
             raise CommandError(
                 f"job #{job.pk} finished with problems (listed above); "
