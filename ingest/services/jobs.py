@@ -679,7 +679,7 @@ def job_run(
         reason = str(exc)
         logger.error("Job %s interrupted: %s", job.pk, reason)
         return _reconnecting(lambda: _job_interrupted(job=job, reason=reason))
-    job.refresh_from_db()
+    _reconnecting(job.refresh_from_db)
     return job_finish(job=job)
 
 

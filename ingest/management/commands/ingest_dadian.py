@@ -88,11 +88,17 @@ class Command(BaseCommand):
                 volumes = self._bar(total=total, desc="checking volumes", unit="vol")
             volumes.update(done - volumes.n)
 
-        def on_file(_file) -> None:
+        refused = 0
+
+        def on_file(file) -> None:
+            # Counted from what each file became: no query of its own here, so
+            # a database that drops this process's connection is met once, in
+            # the job's own handling (the job is interrupted, then resumed).
+            nonlocal refused
             pages.update(1)
-            failed = job.files.filter(status="failed").count()
-            if failed:
-                pages.set_postfix(refused=failed, refresh=False)
+            if file is not None and file.status == IngestFile.Status.FAILED:
+                refused += 1
+                pages.set_postfix(refused=refused, refresh=False)
 
         def on_planned(planned: IngestJob) -> None:
             nonlocal pages
