@@ -30,7 +30,6 @@ from archive.models import (
 from archive.services import asset_create
 from iiif import presentation, presentation_signals, selectors
 from iiif.identifiers import image_service_id
-from ingest.services import sample_load
 from tests.archive.factories import (
     CollectionFactory,
     InstitutionFactory,
@@ -118,10 +117,9 @@ def test_the_fixture_table_covers_broken_and_valid_files():
 
 
 @pytest.fixture
-def sample():
-    report = sample_load()
-    assert report.problems == []
-    return report
+def sample(sample_loader):
+    """The sample archive as ``make demo`` loads it (derivatives from the session's cache)."""
+    return sample_loader()
 
 
 def _get(client, url, **headers):

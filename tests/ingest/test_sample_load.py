@@ -63,10 +63,10 @@ def test_loading_twice_changes_nothing():
     )
 
 
-def test_stored_sample_passes_fixity():
+def test_stored_sample_passes_fixity(sample_loader):
     from archive.services import fixity_sweep
 
-    sample_load()
+    sample_loader()
     counts = fixity_sweep(older_than_days=0)
     assert counts["mismatch"] == 0 and counts["missing"] == 0
     assert counts["ok"] == Asset.objects.count() == FixityCheck.objects.count()
@@ -143,8 +143,8 @@ def test_invalid_json_names_the_line(tmp_path):
     )
 
 
-def test_table_of_contents_is_stored_and_checked(tmp_path):
-    sample_load()
+def test_table_of_contents_is_stored_and_checked(sample_loader, tmp_path):
+    sample_loader()
     volume = Item.objects.get(public_id="gzdd-sanzijing-v1")
     meta = json.loads((SAMPLE_ROOT / "dadian/sanzijing-v1/volume.json").read_text())
     assert volume.toc == meta["toc"] and volume.toc

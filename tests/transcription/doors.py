@@ -147,25 +147,6 @@ def close_passages(item, *ranges) -> None:
     consent_apply(consent=consent)
 
 
-def load_sample_recordings(folder: Path) -> None:
-    """Load the sample archive's oral history and documentary (not its volume).
-
-    ``ingest.services.sample_load`` on a copy of the two recordings' folders:
-    the same records as ``make demo``, without the Dadian volume's pyramids.
-    """
-    import shutil
-
-    from ingest.services import sample_load
-    from ingest.services.jobs import SAMPLE_ROOT
-
-    folder.mkdir(parents=True)
-    shutil.copy(SAMPLE_ROOT / "institutions.json", folder / "institutions.json")
-    for part in ("oral-history", "documentary"):
-        shutil.copytree(SAMPLE_ROOT / part, folder / part)
-    report = sample_load(root=folder)
-    assert report.problems == [], report.problems
-
-
 def _exports(f) -> list[str]:
     primary_transcript(f.recording)
     return [

@@ -20,7 +20,6 @@ from tests.archive.factories import make_user
 from tests.iiif.test_presentation import assert_valid_presentation
 from tests.transcription.doors import (
     close_passages,
-    load_sample_recordings,
     poster_make,
     transcript_make,
 )
@@ -46,8 +45,8 @@ def _signals_and_cache(settings):
 
 
 @pytest.fixture
-def oral_history(tmp_path):
-    load_sample_recordings(tmp_path / "sample")
+def oral_history(sample_loader):
+    sample_loader(("oral-history", "documentary"))
     item = Item.objects.get(public_id=ORAL_HISTORY)
     transcript = transcript_make(item)
     IndexPoint.objects.create(item=item, start=0.0, title="西關茶樓", keywords=["茶樓"])
@@ -183,8 +182,8 @@ def test_cached_manifest_renews_on_transcript_changes(client, oral_history, chan
         assert OPEN_TEXT not in body
 
 
-def test_video_manifest_has_the_poster_as_thumbnail(client, tmp_path):
-    load_sample_recordings(tmp_path / "sample")
+def test_video_manifest_has_the_poster_as_thumbnail(client, sample_loader):
+    sample_loader(("oral-history", "documentary"))
     item = Item.objects.get(public_id=DOCUMENTARY)
     video = item.assets.get(role=Asset.Role.MEDIA)
     poster = poster_make(video)

@@ -76,7 +76,9 @@ def _request(judgement: relevance.Judgement, today: datetime.date) -> EngineRequ
 
 
 @pytest.fixture(scope="module")
-def corpus(django_db_setup, django_db_blocker, tmp_path_factory) -> Corpus:
+def corpus(
+    django_db_setup, django_db_blocker, tmp_path_factory, sample_loader
+) -> Corpus:
     """Sample archive + judged documents + distractors, indexed once for the module.
 
     The sample is loaded inside a transaction that is rolled back as soon as
@@ -87,14 +89,12 @@ def corpus(django_db_setup, django_db_blocker, tmp_path_factory) -> Corpus:
 
     from archive.search.embedded import EmbeddedEngine
     from archive.search.indexing import all_documents
-    from ingest.services import sample_load
 
     today = datetime.date.today()
     storage = tmp_path_factory.mktemp("relevance-storage")
     with django_db_blocker.unblock(), override_settings(ARCHIVE_STORAGE_ROOT=storage):
         with transaction.atomic():
-            report = sample_load()
-            assert report.problems == [], report.problems
+            sample_loader()
             _transcripts_make()
             sample = list(all_documents())
             requests = {j.id: _request(j, today) for j in JUDGEMENTS}
