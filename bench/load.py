@@ -365,6 +365,7 @@ class Archive:
             [
                 str(BIN / "gunicorn"),
                 "archive.wsgi:application",
+                "--preload",
                 "-k",
                 "gthread",
                 "-w",

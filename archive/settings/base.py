@@ -343,6 +343,10 @@ SEARCH_INDEX_DIR = Path(env.str("SEARCH_INDEX_DIR", default=str(VAR_DIR / "index
 SEARCH_WRITER_WAIT = env.float("SEARCH_WRITER_WAIT", default=60.0)
 #: Changes queue indexing tasks (archive.search.indexing); off in the test settings.
 SEARCH_AUTO_INDEX = env.bool("SEARCH_AUTO_INDEX", default=True)
+#: Build the Cantonese word list and converters when the WSGI application loads
+#: (archive.wsgi), not at a visitor's first search (about 10 s and 400 MiB).
+#: With gunicorn's --preload the workers share one copy. On in production.
+SEARCH_WARM_AT_START = env.bool("SEARCH_WARM_AT_START", default=False)
 
 # ---------------------------------------------------------------------------
 # IIIF (built by the IIIF issue)

@@ -11,6 +11,7 @@ from .base import *  # noqa: F403
 from .base import CONTENT_SECURITY_POLICY, env
 
 DEBUG = False
+SEARCH_WARM_AT_START = env.bool("SEARCH_WARM_AT_START", default=True)
 
 # No default: a missing secret stops the process at start.
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")

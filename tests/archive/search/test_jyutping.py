@@ -107,3 +107,31 @@ def test_a_creek_is_read_cung1_not_as_the_surge_opencc_would_make_it():
 
     terms = [t.term for t in jyutping_terms("東濠涌") if t.field == "jyutping"]
     assert terms == ["dung1", "hou4", "cung1"]
+
+
+@pytest.mark.parametrize("warm", ["1", "0"])
+def test_the_wsgi_application_builds_the_word_list_at_start_when_asked(warm):
+    """SEARCH_WARM_AT_START (on in production): no visitor's search waits for it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DJANGO_ENV": "test", "SEARCH_WARM_AT_START": warm}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import archive.wsgi\n"
+            "from archive.search import jyutping\n"
+            "print(jyutping._lexicon.cache_info().currsize,"
+            " jyutping._s2hk.cache_info().currsize)",
+        ],
+        cwd=Path(__file__).resolve().parents[3],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == ([warm, warm])
