@@ -23,7 +23,9 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.images.models import AbstractImage, AbstractRendition, Image
 
 #: Public identifiers: lower-case letters, digits and hyphens; 3 to 64 long.
-PUBLIC_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,63}$"
+#: ``\Z``, not ``$``: Python's ``$`` also matches before a final newline
+#: (PostgreSQL's regular expressions know ``\Z`` too).
+PUBLIC_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,63}\Z"
 _PUBLIC_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32
 
 public_id_validator = RegexValidator(

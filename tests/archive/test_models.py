@@ -19,6 +19,8 @@ from archive.models import (
     Place,
     ThemeLibrary,
     new_item_public_id,
+    public_id_is_valid,
+    public_id_validator,
 )
 from archive.services import asset_create, dated_apply
 from tests.archive.factories import (
@@ -93,9 +95,19 @@ def test_public_id_never_changes_once_saved():
     assert item.public_id != "yc-changed"
 
 
-def test_public_id_format_enforced_by_the_database():
+@pytest.mark.parametrize("bad", ["Bad ID!", "gzdd-0001\n", "\ngzdd-0001", "ab"])
+def test_public_id_format_enforced_by_the_database(bad):
     with pytest.raises(IntegrityError), transaction.atomic():
-        ItemFactory(public_id="Bad ID!")
+        ItemFactory(public_id=bad)
+
+
+@pytest.mark.parametrize("bad", ["Bad ID!", "gzdd-0001\n", "-gzdd", "a" * 65])
+def test_public_id_form_is_checked_before_the_database(bad):
+    # A final newline passed Python's ``$`` (the pattern ends with ``\Z``).
+    assert not public_id_is_valid(bad)
+    with pytest.raises(ValidationError):
+        public_id_validator(bad)
+    assert public_id_is_valid("gzdd-0001")
 
 
 def test_public_id_is_unique():
