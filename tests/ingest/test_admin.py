@@ -209,13 +209,18 @@ def test_resume_hands_an_unfinished_job_back(
 
 
 @pytest.fixture
-def broker_down():
-    """The web's broker is a port nobody listens on, and tasks are sent, not run."""
+def broker_down(monkeypatch):
+    """The web's broker is a port nobody listens on, and tasks are sent, not run.
+
+    Celery reads ``CELERY_BROKER_URL`` from the environment before its own
+    setting (CI sets it), so both change.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     before = app.conf.broker_url, app.conf.task_always_eager
     _pools_forget()  # the pooled connections still lead to the old broker
+    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{port}/0")
     app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
     app.conf.task_always_eager = False
     yield
