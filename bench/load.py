@@ -365,7 +365,6 @@ class Archive:
             [
                 str(BIN / "gunicorn"),
                 "archive.wsgi:application",
-                "--preload",
                 "-k",
                 "gthread",
                 "-w",

@@ -277,6 +277,9 @@ INGEST_MEDIA_MAX_SECONDS = env.float("INGEST_MEDIA_MAX_SECONDS", default=86_400.
 INGEST_WORKERS = env.int("INGEST_WORKERS", default=2)
 #: A file claimed by a worker for longer than this is given to another on resume.
 INGEST_STALL_SECONDS = env.int("INGEST_STALL_SECONDS", default=1800)
+#: The nice value ingest and transcription processes lower themselves to, so
+#: the web answers first on a shared machine (archive.priority); 0 leaves it.
+ARCHIVE_BACKGROUND_NICE = env.int("ARCHIVE_BACKGROUND_NICE", default=10)
 
 # ---------------------------------------------------------------------------
 # Celery: the embedded broker needs no server; Redis or RabbitMQ at scale

@@ -18,6 +18,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Unit tests run tasks in-process; the live-worker tests switch this off.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# The test process runs ingests in-process: it keeps its priority (a nice value,
+# once raised, stays for the whole session). tests/archive/test_priority.py
+# sets it where it is the subject.
+ARCHIVE_BACKGROUND_NICE = env.int("ARCHIVE_BACKGROUND_NICE", default=0)
 
 # Each test run gets its own storage folder (tests/conftest.py also isolates
 # MEDIA_ROOT and ARCHIVE_STORAGE_ROOT per test).

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from archive.files import incoming_sweep, path_to_text, pid_alive, sha256_of
 from archive.models import Asset, FixityCheck, Item, PageImage
+from archive.priority import background_priority
 from archive.services import asset_verify_fixity
 from ingest.batch import BatchProblem, ItemRecord, filename_decode, read_delivery
 from ingest.images import PageImageError, page_image_open
@@ -512,6 +513,7 @@ def job_file_process(*, file_id: int) -> IngestFile | None:
         IngestInterrupted: a fault of the archive (storage, database) stopped
             it; the file is pending again and the fault is on its job.
     """
+    background_priority()
     file = None
     try:
         file = IngestFile.objects.select_related("item").filter(pk=file_id).first()

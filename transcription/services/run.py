@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from archive.models import AccessLevel
+from archive.priority import background_priority
 from transcription.audio import SAMPLE_RATE, AudioError, audio_decode
 from transcription.engines import (
     INITIAL_PROMPTS,
@@ -271,6 +272,7 @@ def transcript_run(
     Returns:
         The transcript, saved.
     """
+    background_priority()
     started = time.monotonic()
     transcript.refresh_from_db()
     if transcript.status == Transcript.Status.DONE:
