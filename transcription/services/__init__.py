@@ -15,6 +15,7 @@ from archive.models import Asset
 from transcription.models import Transcript
 from transcription.services.consent import (
     STRICTNESS,
+    closed_ranges_by_item,
     closed_ranges_for,
     consent_apply,
     consent_closed_clean,
@@ -25,6 +26,7 @@ from transcription.services.consent import (
 
 __all__ = [
     "STRICTNESS",
+    "closed_ranges_by_item",
     "closed_ranges_for",
     "consent_apply",
     "consent_closed_clean",

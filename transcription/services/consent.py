@@ -349,3 +349,20 @@ def closed_ranges_for(
     if consent is None:
         return []
     return _closed_now(consent, today or timezone.localdate())
+
+
+def closed_ranges_by_item(
+    *, items: Iterable[int], today: date | None = None
+) -> dict[int, list[tuple[float, float]]]:
+    """:func:`closed_ranges_for` of many items at once (two queries), by item pk.
+
+    Items without a consent, or with nothing closed now, map to an empty list.
+    """
+    today = today or timezone.localdate()
+    pks = set(items)
+    closed = dict.fromkeys(pks, [])
+    for consent in Consent.objects.filter(item_id__in=pks).prefetch_related(
+        "closed_ranges"
+    ):
+        closed[consent.item_id] = _closed_now(consent, today)
+    return closed
