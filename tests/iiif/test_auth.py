@@ -714,17 +714,22 @@ CLIENT_SCRIPT = """(url) => {
 }"""
 
 
-def _received(page, wait: float = 10.0) -> list:
-    """The messages the client page received, once one came (or after ``wait`` seconds).
+def _poll(page, script: str, wait: float):
+    """``script``'s value on the page once it is truthy (or after ``wait`` seconds).
 
     Polled from here: the site's CSP forbids the eval behind ``wait_for_function``.
     """
     deadline = time.monotonic() + wait
     while True:
-        got = page.evaluate("() => window.received")
+        got = page.evaluate(script)
         if got or time.monotonic() > deadline:
             return got
         page.wait_for_timeout(100)
+
+
+def _received(page, wait: float = 10.0) -> list:
+    """The messages the client page received, once one came (or after ``wait`` seconds)."""
+    return _poll(page, "() => window.received", wait)
 
 
 @pytest.mark.browser
@@ -782,12 +787,7 @@ def test_token_page_posts_the_message_to_the_named_origin(
 
 def _closed(page, wait: float) -> bool:
     """Whether the viewer page sees its sign-in window closed (polled for ``wait`` s)."""
-    deadline = time.monotonic() + wait
-    while True:
-        closed = page.evaluate("() => window.signIn.closed")
-        if closed or time.monotonic() > deadline:
-            return closed
-        page.wait_for_timeout(100)
+    return _poll(page, "() => window.signIn.closed", wait)
 
 
 @pytest.mark.browser

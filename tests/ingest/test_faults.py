@@ -191,6 +191,18 @@ def small_storage(settings) -> Path:
         subprocess.run(["umount", "--lazy", str(root)], check=True)
 
 
+def _fill_once(filler: Path, room: int):
+    """A job's ``on_file``: after the first file, fill the storage to ``room`` bytes free."""
+
+    def fill(_file) -> None:
+        if not filler.exists():
+            with open(filler, "wb") as fh:
+                free = shutil.disk_usage(filler.parent).free
+                os.posix_fallocate(fh.fileno(), 0, free - room)
+
+    return fill
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "room",
@@ -203,18 +215,9 @@ def test_storage_full_interrupts_keeps_what_is_stored_and_resumes(
     small_delivery, small_storage, settings, room
 ):
     filler = small_storage / "filler"
-
-    def fill_after_the_first_page(_file) -> None:
-        # ``room`` bytes left: less than an original (105 KB), or room for the
-        # original but not for its pyramid (130 KB).
-        if not filler.exists():
-            with open(filler, "wb") as fh:
-                free = shutil.disk_usage(small_storage).free
-                os.posix_fallocate(fh.fileno(), 0, free - room)
-
-    job = job_run(
-        job=job_create(path=small_delivery), on_file=fill_after_the_first_page
-    )
+    # ``room`` bytes left: less than an original (105 KB), or room for the
+    # original but not for its pyramid (130 KB).
+    job = job_run(job=job_create(path=small_delivery), on_file=_fill_once(filler, room))
 
     # One error names the page the fault hit and what to do; the job waits
     # instead of refusing pages that are not at fault.
@@ -324,14 +327,7 @@ def test_storage_full_at_a_recording_interrupts_and_the_job_resumes(
         )
         recording_item(root, f"oh-{n}", ["a.wav"])
     filler = small_storage / "filler"
-
-    def fill_after_the_first(_file) -> None:
-        if not filler.exists():
-            with open(filler, "wb") as fh:
-                free = shutil.disk_usage(small_storage).free
-                os.posix_fallocate(fh.fileno(), 0, free - room)
-
-    job = job_run(job=job_create(path=root), on_file=fill_after_the_first)
+    job = job_run(job=job_create(path=root), on_file=_fill_once(filler, room))
 
     errors = list(
         job.events.filter(level=IngestEvent.Level.ERROR).values_list("where", "message")
