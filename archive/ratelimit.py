@@ -10,22 +10,34 @@ never limited. The defaults sit far above what readers do (see the settings):
 a limit that a viewer's burst of tiles could reach would be a fault, not a
 protection.
 
-Counting uses django-ratelimit's fixed windows in the ``default`` cache, which
-must be shared by every web process (Redis in production,
-docs/deploy/hardening.md). If the cache fails, requests go through
+Counting uses fixed one-minute windows (each address's window starts at its
+own second of the minute, so windows do not all turn at once) in the cache
+``RATELIMIT_USE_CACHE``, which must be shared by every web process (Redis in
+production, docs/deploy/hardening.md). If the cache fails, requests go through
 (``RATELIMIT_FAIL_OPEN``): a read-only archive stays open rather than refuse
 everyone.
+
+A scope with a large limit is counted in batches: each process adds its
+requests to the shared count every ``limit // BATCH_DIVISOR`` requests (60 for
+IIIF's 6,000) and decides on the shared count it last saw plus its own since.
+Counting every tile in the shared cache took more time than serving the tile
+(docs/performance.md). A client may so pass its limit by less than a batch
+for each web process (1 % a process) before it is refused; scopes with small
+limits (search, login) are counted one request at a time, exactly.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
+import time
+import zlib
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from django_ratelimit.core import get_usage
 
 from archive.access import in_reading_room
 
@@ -33,6 +45,10 @@ logger = logging.getLogger(__name__)
 
 #: Seconds in one window of the limits.
 WINDOW = 60
+#: A scope is counted in batches of ``limit // BATCH_DIVISOR`` requests a process.
+BATCH_DIVISOR = 100
+#: The cache keys' prefix.
+KEY_PREFIX = "archive.rl"
 
 
 def client_key(request: HttpRequest) -> str:
@@ -120,24 +136,113 @@ class RateLimitMiddleware:
                 scope,
                 request.path_info,
             )
-        # django-ratelimit's window still holds at its last second (time_left 0).
-        return too_many_requests(request, max(1, int(usage["time_left"]) + 1))
+        # A new window starts exactly time_left seconds from now.
+        return too_many_requests(request, max(1, int(usage["time_left"])))
+
+
+def batch_size(limit: int) -> int:
+    """How many requests a process gathers before adding them to the shared count."""
+    return max(1, limit // BATCH_DIVISOR)
+
+
+def _window_end(client: str) -> int:
+    """When the client's current window ends (a fixed minute, offset by the client)."""
+    now = int(time.time())
+    offset = zlib.crc32(client.encode("utf-8")) % WINDOW
+    return now - ((now - offset) % WINDOW) + WINDOW
+
+
+class _Counts:
+    """This process's requests not yet added to the shared counts, and the counts last seen."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str, int], int] = {}
+        self._seen: dict[tuple[str, str, int], int] = {}
+
+    def add(self, key: tuple[str, str, int], batch: int) -> tuple[int, int]:
+        """Count one request; returns (requests to add to the shared count now, count)."""
+        with self._lock:
+            pending = self._pending.get(key, 0) + 1
+            if pending >= batch:
+                self._pending[key] = 0
+                return pending, self._seen.get(key, 0)
+            self._pending[key] = pending
+            return 0, self._seen.get(key, 0) + pending
+
+    def pending(self, key: tuple[str, str, int]) -> int:
+        with self._lock:
+            return self._pending.get(key, 0)
+
+    def saw(self, key: tuple[str, str, int], shared: int) -> int:
+        """Record the shared count just read; returns it plus what is pending here."""
+        with self._lock:
+            self._seen[key] = shared
+            if len(self._seen) > 4096 or len(self._pending) > 4096:
+                self._forget_ended()
+            return shared + self._pending.get(key, 0)
+
+    def _forget_ended(self) -> None:
+        now = time.time()
+        for table in (self._seen, self._pending):
+            for key in [k for k in table if k[2] <= now]:
+                del table[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+            self._seen.clear()
+
+
+_counts = _Counts()
+
+
+def _shared_add(cache, key: str, amount: int) -> int | None:
+    """Add to a shared count, creating it for the window; None when the cache fails."""
+    if amount <= 0:
+        value = cache.get(key, 0)
+        return value if isinstance(value, int) else None
+    if cache.add(key, amount, WINDOW + 5):
+        return amount
+    try:
+        return cache.incr(key, amount)
+    except ValueError:  # expired between add and incr: a new window
+        return amount if cache.add(key, amount, WINDOW + 5) else None
 
 
 def scope_usage(request: HttpRequest, scope: str, *, increment: bool) -> dict | None:
-    """The client's count in ``scope``'s current window (django-ratelimit's usage dict).
+    """The client's count in ``scope``'s current window.
 
-    ``increment`` counts this request. None when django-ratelimit is off or the
-    cache failed (``RATELIMIT_FAIL_OPEN``); a cache that raises, raises.
+    ``increment`` counts this request (in this process's batch, or in the
+    shared cache when the batch is full). Returns ``count``, ``limit``,
+    ``should_limit`` and ``time_left`` (seconds until the window ends), or None
+    when the cache failed and ``RATELIMIT_FAIL_OPEN`` is set; a cache that
+    raises, raises.
     """
     client = client_key(request)
-    return get_usage(
-        request,
-        group=f"archive.{scope}",
-        key=lambda group, request: client,
-        rate=(scope_limit(scope), WINDOW),
-        increment=increment,
-    )
+    limit = scope_limit(scope)
+    window = _window_end(client)
+    local = (scope, client, window)
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    key = f"{KEY_PREFIX}:{scope}:{client}:{window}"
+    if increment:
+        flush, count = _counts.add(local, batch_size(limit))
+        if flush:
+            shared = _shared_add(cache, key, flush)
+            count = None if shared is None else _counts.saw(local, shared)
+    else:
+        shared = _shared_add(cache, key, 0)
+        count = None if shared is None else shared + _counts.pending(local)
+    if count is None:
+        if settings.RATELIMIT_FAIL_OPEN:
+            return None
+        return {"count": 0, "limit": 0, "should_limit": True, "time_left": -1}
+    return {
+        "count": count,
+        "limit": limit,
+        "should_limit": count > limit,
+        "time_left": window - int(time.time()),
+    }
 
 
 def login_locked_out(request: HttpRequest, response=None, credentials=None):

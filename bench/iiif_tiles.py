@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 LUA = ROOT / "bench" / "wrk_paths.lua"
 WIDTH, HEIGHT = 6000, 9000
+#: The page each server is warmed on before a cold pass.
+WARM_WIDTH, WARM_HEIGHT = 2000, 3000
 IIPSRV = "/usr/lib/iipimage-server/iipsrv.fcgi"
 
 
@@ -66,6 +68,40 @@ def wait_for(url_host: str, port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing listens on {url_host}:{port}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time used so far by these processes."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pids, timeout: float = 120.0) -> None:
+    """Wait until the processes have used less than 2 % of a core for a second."""
+    deadline = time.monotonic() + timeout
+    time.sleep(1.0)
+    last = cpu_seconds(pids())
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = cpu_seconds(pids())
+        if now - last < 0.02:
+            return
+        last = now
+    raise RuntimeError("the web processes never went idle")
+
+
+def redis_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class Workdir:
     """The throw-away archive: env, database, storage, the page and its pyramid."""
 
@@ -82,12 +118,27 @@ class Workdir:
             "DATABASE_URL": f"sqlite:///{self.dir / 'bench.sqlite3'}",
             "ARCHIVE_STORAGE_ROOT": str(self.dir / "storage"),
             "YUECANG_VAR_DIR": str(self.dir / "var"),
+            # As documented for production behind nginx (README, hardening.md).
+            "ARCHIVE_TRUSTED_PROXIES": "127.0.0.1/32",
+            # One client address makes every request here: the IIIF limit stays
+            # on (its counting is measured) but is set where it never refuses.
+            "ARCHIVE_RATELIMIT_IIIF": "1000000000",
         }
+        if redis_reachable():
+            # The documented production cache (shared rate-limit counters).
+            self.env["DJANGO_CACHE_URL"] = "redis://127.0.0.1:6379/14"
+        self.cache_name = "Redis" if "DJANGO_CACHE_URL" in self.env else "file"
         self.env.pop("CELERY_BROKER_URL", None)
         os.environ.update(self.env)
 
     def build(self) -> tuple[str, Path]:
-        """Ingest a 6000x9000 page; return its image identifier and pyramid path."""
+        """Ingest a 6000x9000 page; return its image identifier and pyramid path.
+
+        Also ingests a second, smaller page (``bench-warm``, 2000x3000, linked
+        as ``warm.tif`` for IIPImage): the cold passes warm each server's
+        processes on it first, so "cold" means a page nobody has viewed yet on
+        a running server, not a server's start-up.
+        """
         import django
 
         django.setup()
@@ -134,6 +185,37 @@ class Workdir:
         shared = self.dir / "iip" / "bench.tif"
         shared.parent.mkdir()
         os.link(pyramid.abspath, shared)
+
+        warm_source = ROOT / "ingest/sample/dadian/sanzijing-v1/pages/0001.jpg"
+        warm = pyvips.Image.new_from_file(str(warm_source))
+        warm = warm.resize(WARM_WIDTH / warm.width, vscale=WARM_HEIGHT / warm.height)
+        grain = pyvips.Image.gaussnoise(WARM_WIDTH, WARM_HEIGHT, sigma=14, mean=0)
+        warm = (warm + grain.bandjoin([grain, grain])).cast("uchar")
+        warm_jpeg = self.dir / "warm.jpg"
+        warm.jpegsave(str(warm_jpeg), Q=90)
+        warm_item = Item.objects.create(
+            public_id="bench-warm-volume",
+            kind=Item.Kind.BOOK_VOLUME,
+            institution=institution,
+            title="預熱",
+            rights_uri="http://rightsstatements.org/vocab/NoC-NC/1.0/",
+            required_statement="bench",
+            access_level="public",
+        )
+        warm_asset, _ = asset_create(
+            item=warm_item, source=warm_jpeg, role=Asset.Role.PAGE
+        )
+        warm_pyramid = page_pyramid_make(asset=warm_asset)
+        PageImage.objects.create(
+            item=warm_item,
+            sequence=1,
+            asset=warm_asset,
+            width=WARM_WIDTH,
+            height=WARM_HEIGHT,
+            public_id="bench-warm",
+        )
+        os.link(warm_pyramid.abspath, self.dir / "iip" / "warm.tif")
+        self.warm_identifier = image_identifier("bench-warm")
         return image_identifier("bench-page"), shared
 
 
@@ -168,7 +250,9 @@ class Gunicorn:
             env=self.work.env,
         )
         wait_for("127.0.0.1", self.port)
-        time.sleep(1.0)
+        # Each worker builds search's word list as it loads (SEARCH_WARM_AT_START,
+        # about 10 s of CPU): measure only once every worker is up and idle.
+        wait_idle(self.pids)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -283,17 +367,18 @@ class IIPImage:
         return []
 
     def base(self, identifier: str) -> str:
-        return "/fcgi-bin/iipsrv.fcgi?IIIF=bench.tif"
+        name = "warm.tif" if identifier.startswith("bench-warm") else "bench.tif"
+        return f"/fcgi-bin/iipsrv.fcgi?IIIF={name}"
 
 
-def viewer_tiles() -> list[str]:
+def viewer_tiles(width: int = WIDTH, height: int = HEIGHT) -> list[str]:
     """Every 256-px tile at scale factors 32 down to 1, in OpenSeadragon's order."""
     paths = []
     for scale in (32, 16, 8, 4, 2, 1):
         span = 256 * scale
-        for y in range(0, HEIGHT, span):
-            for x in range(0, WIDTH, span):
-                w, h = min(span, WIDTH - x), min(span, HEIGHT - y)
+        for y in range(0, height, span):
+            for x in range(0, width, span):
+                w, h = min(span, width - x), min(span, height - y)
                 paths.append(f"/{x},{y},{w},{h}/{math.ceil(w / scale)},/0/default.jpg")
     return paths
 
@@ -460,13 +545,32 @@ def manifest_figures() -> str:
     from archive.models import Asset, Item, PageImage
 
     item = Item.objects.get(public_id="bench-volume")
-    asset = Asset.objects.filter(item=item).first()
+    first = Asset.objects.filter(item=item).first()
+    # A page's file is its own asset (one page per asset and item).
+    assets = Asset.objects.bulk_create(
+        [
+            Asset(
+                item=item,
+                role=first.role,
+                sha256=f"{n:064x}",
+                storage_path=first.storage_path,
+                original_filename=f"{n:04d}.jpg",
+                size=first.size,
+                media_type=first.media_type,
+            )
+            for n in range(2, 1001)
+        ]
+    )
+    if assets[0].pk is None:  # back ends that return no keys from bulk_create
+        assets = list(
+            Asset.objects.filter(item=item).exclude(pk=first.pk).order_by("pk")
+        )
     PageImage.objects.bulk_create(
         [
             PageImage(
                 item=item,
                 sequence=n,
-                asset=asset,
+                asset=assets[n - 2],
                 width=WIDTH,
                 height=HEIGHT,
                 label=f"第{n}葉",
@@ -508,7 +612,7 @@ def main() -> None:
     identifier, tif = work.build()
     print(
         f"page {WIDTH}x{HEIGHT}: pyramid built in {work.pyramid_seconds:.2f} s "
-        f"({tif.stat().st_size / 2**20:.1f} MiB)"
+        f"({tif.stat().st_size / 2**20:.1f} MiB); Django cache: {work.cache_name}"
     )
     iip = IIPImage(tif.parent)
     ours = NginxFront(Gunicorn(work)) if shutil.which("nginx") else Gunicorn(work)
@@ -517,6 +621,7 @@ def main() -> None:
             "nginx is missing (apt-get install nginx-light): measuring gunicorn alone"
         )
     tiles = viewer_tiles()
+    warm_paths = viewer_tiles(WARM_WIDTH, WARM_HEIGHT)
     concurrencies = [4] if args.quick else [1, 4, 16]
     seconds = 5 if args.quick else 10
     classes = [
@@ -537,7 +642,14 @@ def main() -> None:
                     server.start()
                 paths = [server.base(identifier) + p for p in make_paths(conc)]
                 if cold:
-                    # Warm the process (imports, open files), not the tile caches.
+                    # Warm every process on another page (imports, code paths,
+                    # connections), leaving this page's caches empty.
+                    warm_base = server.base(work.warm_identifier)
+                    run_once(
+                        server.port,
+                        [warm_base + p for p in ["/info.json", *warm_paths]],
+                        4,
+                    )
                     run_once(server.port, [server.base(identifier) + "/info.json"], 1)
                     results[(server.name, label, conc)] = run_once(
                         server.port, paths, conc

@@ -17,14 +17,27 @@ of a large page never decodes the full-resolution image.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyvips
+import tifffile
 
 from iiif.image_api import ImagePlan
+
+#: TIFF codes: JPEG compression, and the two colour models whose tiles are
+#: plain JPEG streams (YCbCr colour, one-band gray).
+_TIFF_JPEG = 7
+_TIFF_YCBCR = 6
+_TIFF_MINISBLACK = 1
+#: JPEG markers: start and end of image, and a JFIF APP0 segment (version 1.1,
+#: no density, no thumbnail) so a joined tile is a standard JFIF file.
+_SOI = b"\xff\xd8"
+_EOI = b"\xff\xd9"
+_JFIF = bytes.fromhex("ffe000104a46494600010100000100010000")
 
 
 class BackendError(Exception):
@@ -50,6 +63,10 @@ class PyramidInfo:
 
 class ImageBackend:
     """The interface every image backend implements."""
+
+    #: Part of every image's ETag: change it when the same request would give
+    #: other bytes from the same file (a strong ETag names exact bytes).
+    revision = "1"
 
     def describe(self, path: Path) -> PyramidInfo:
         """Read the pyramid's dimensions and levels (headers only).
@@ -103,6 +120,61 @@ class _Lru:
             self._items.clear()
 
 
+@dataclass(frozen=True)
+class _JpegLevel:
+    """Where one pyramid level's JPEG tiles are in the file."""
+
+    width: int
+    height: int
+    tile_width: int
+    tile_height: int
+    offsets: tuple[int, ...]
+    counts: tuple[int, ...]
+    #: The JPEGTables tag: quantisation and Huffman tables shared by every tile.
+    tables: bytes
+
+
+def _jpeg_levels(path: str) -> tuple[_JpegLevel | None, ...]:
+    """Each TIFF page's tile map when its tiles can be sent as they are, else None."""
+    levels: list[_JpegLevel | None] = []
+    try:
+        with tifffile.TiffFile(path) as tif:
+            for page in tif.pages:
+                tables = page.jpegtables or b""
+                usable = (
+                    page.is_tiled
+                    and page.compression == _TIFF_JPEG
+                    and page.planarconfig == 1
+                    and page.bitspersample == 8
+                    and page.imagedepth == 1
+                    and (
+                        (page.photometric == _TIFF_YCBCR and page.samplesperpixel == 3)
+                        or (
+                            page.photometric == _TIFF_MINISBLACK
+                            and page.samplesperpixel == 1
+                        )
+                    )
+                    and tables.startswith(_SOI)
+                    and tables.endswith(_EOI)
+                )
+                levels.append(
+                    _JpegLevel(
+                        width=page.imagewidth,
+                        height=page.imagelength,
+                        tile_width=page.tilewidth,
+                        tile_height=page.tilelength,
+                        offsets=tuple(page.dataoffsets),
+                        counts=tuple(page.databytecounts),
+                        tables=bytes(tables),
+                    )
+                    if usable
+                    else None
+                )
+    except (OSError, ValueError, tifffile.TiffFileError):
+        return ()
+    return tuple(levels)
+
+
 class PyvipsBackend(ImageBackend):
     """The libvips backend: level choice, region reads, exact resize, encoders.
 
@@ -117,6 +189,9 @@ class PyvipsBackend(ImageBackend):
         webp_quality: the WebP quality factor.
     """
 
+    #: 2: whole stored tiles are sent as they are in the file.
+    revision = "2"
+
     def __init__(
         self, *, max_open: int = 64, jpeg_quality: int = 85, webp_quality: int = 80
     ):
@@ -124,6 +199,7 @@ class PyvipsBackend(ImageBackend):
         self.webp_quality = webp_quality
         self._levels = _Lru(max_open)
         self._info = _Lru(max_open)
+        self._tiles = _Lru(max_open)
 
     # Reading ---------------------------------------------------------------
 
@@ -190,6 +266,9 @@ class PyvipsBackend(ImageBackend):
         if plan.full != (info.width, info.height):
             raise BackendError("the plan was made for another image size")
         level = self.level_for(info, plan)
+        stored = self._stored_tile(signature, info, level, plan)
+        if stored is not None:
+            return stored
         try:
             image = self._region(self._open(signature, level), info, level, plan)
             image = self._rotate(image, plan)
@@ -199,9 +278,11 @@ class PyvipsBackend(ImageBackend):
             raise BackendError("libvips could not make the image") from exc
 
     @staticmethod
-    def _region(image: pyvips.Image, info: PyramidInfo, level: int, plan: ImagePlan):
+    def _box(
+        info: PyramidInfo, level: int, plan: ImagePlan
+    ) -> tuple[int, int, int, int]:
+        """The region in the level's pixels: left, top, right, bottom."""
         x, y, rw, rh = plan.region
-        ow, oh = plan.size
         lw, lh = info.levels[level]
         fx, fy = info.width / lw, info.height / lh
         eps = 1e-6
@@ -209,6 +290,72 @@ class PyvipsBackend(ImageBackend):
         top = min(lh - 1, math.floor(y / fy + eps))
         right = max(left + 1, min(lw, math.ceil((x + rw) / fx - eps)))
         bottom = max(top + 1, min(lh, math.ceil((y + rh) / fy - eps)))
+        return left, top, right, bottom
+
+    def _stored_tile(
+        self,
+        signature: tuple[str, int, int],
+        info: PyramidInfo,
+        level: int,
+        plan: ImagePlan,
+    ) -> bytes | None:
+        """The file's own JPEG tile when the plan asks for exactly one, else None.
+
+        Exact means: JPEG, default or colour quality, no rotation or mirror,
+        the level's region is one whole tile on the tile grid, and its size is
+        the output size (nothing to scale). The level must also be an exact
+        fraction of the full size, so the region maps onto whole level pixels.
+        """
+        if plan.format != "jpg" or plan.quality not in ("default", "color"):
+            return None
+        if plan.mirror or plan.degrees % 360:
+            return None
+        lw, lh = info.levels[level]
+        if info.width % lw or info.height % lh:
+            return None
+        left, top, right, bottom = self._box(info, level, plan)
+        if (right - left, bottom - top) != plan.size:
+            return None
+        x, y, rw, rh = plan.region
+        scale = info.width // lw
+        if (x, y, rw, rh) != (
+            left * scale,
+            top * scale,
+            (right - left) * scale,
+            (bottom - top) * scale,
+        ):
+            return None
+        tiles = self._tiles.get(signature)
+        if tiles is None:
+            tiles = _jpeg_levels(signature[0])
+            self._tiles.put(signature, tiles)
+        stored = tiles[level] if level < len(tiles) else None
+        if stored is None or (stored.width, stored.height) != (lw, lh):
+            return None
+        tw, th = stored.tile_width, stored.tile_height
+        if left % tw or top % th or right - left != tw or bottom - top != th:
+            return None
+        index = (top // th) * math.ceil(lw / tw) + left // tw
+        if index >= len(stored.offsets):
+            return None
+        try:
+            with open(signature[0], "rb") as fh:
+                data = os.pread(
+                    fh.fileno(), stored.counts[index], stored.offsets[index]
+                )
+        except OSError as exc:
+            raise BackendError("cannot read a tile of the pyramid") from exc
+        if len(data) != stored.counts[index] or not data.startswith(_SOI):
+            return None
+        return _SOI + _JFIF + stored.tables[2:-2] + data[2:]
+
+    @classmethod
+    def _region(
+        cls, image: pyvips.Image, info: PyramidInfo, level: int, plan: ImagePlan
+    ):
+        ow, oh = plan.size
+        lw, lh = info.levels[level]
+        left, top, right, bottom = cls._box(info, level, plan)
         if (left, top, right, bottom) != (0, 0, lw, lh):
             image = image.crop(left, top, right - left, bottom - top)
         if (image.width, image.height) != (ow, oh):

@@ -31,6 +31,15 @@ changed, the writer removes its own file. Either the writer's second read
 comes after the purge's new token (it removes the file), or its file was in
 place before the purge renamed the folder away.
 
+Each image folder also holds the page's *record* (``.record.json``): the
+pyramid's storage path, modification time and size, written by the request
+that found the page public in the database and decided access. While the
+folder exists the page is public (a change of access purges the folder, as
+above), so a later request for another size or region of the same page reads
+the record instead of the database, under the same generation rule. The
+record is not a URL a front server serves (it matches only four segments
+under the folder).
+
 Writes are atomic (a temporary file under ``.incoming/``, then a rename into
 place) and world-readable (the front server runs as another user; the bytes
 are public by definition). The size stays under ``IIIF_CACHE_MAX_BYTES``
@@ -44,6 +53,7 @@ the budget, with the folders they leave empty.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import re
@@ -70,6 +80,10 @@ GENERATION_FILE = ".generation"
 #: Temporary files are written here (same file system, so the rename is atomic).
 INCOMING_DIR = ".incoming"
 LOCK_FILE = ".sweep.lock"
+#: The page's record, at the top of its image folder (see the module docstring).
+RECORD_FILE = ".record.json"
+#: The fields of a record, all required.
+RECORD_FIELDS = {"relpath": str, "mtime_ns": int, "size": int}
 TRASH_PREFIX = ".trash-"
 
 #: A page image's public identifier (``archive`` enforces the same form).
@@ -80,6 +94,10 @@ _IMAGE_FOLDER = re.compile(r"^(?P<public_id>[a-z0-9][a-z0-9-]{2,63})~v[1-9][0-9]
 _SEGMENT = re.compile(r"^[A-Za-z0-9,.:!^-]{1,100}$")
 #: The last segment: ``{quality}.{format}``.
 _LAST_SEGMENT = re.compile(r"^[A-Za-z0-9]{1,20}\.[A-Za-z0-9]{1,10}$")
+
+
+#: Well-formed segments, to check an identifier and version with :meth:`ImageCache.path`.
+_PROBE = ("full", "max", "0", "default.jpg")
 
 
 def _safe_segment(value: str, last: bool) -> bool:
@@ -100,6 +118,7 @@ class ImageCache:
         self.root = Path(root)
         self.max_bytes = max_bytes
         self._written = 0
+        self._sequence = 0
         self._lock = threading.Lock()
 
     @property
@@ -165,6 +184,50 @@ class ImageCache:
             pass
         return data
 
+    def record(self, public_id: str, version: int) -> dict | None:
+        """The page's record, or None when there is none or it is not well formed."""
+        if not self.enabled or self.path(public_id, version, _PROBE) is None:
+            return None
+        try:
+            data = json.loads(
+                (self.folder(public_id, version) / RECORD_FILE).read_bytes()
+            )
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or set(data) != set(RECORD_FIELDS):
+            return None
+        for name, kind in RECORD_FIELDS.items():
+            if type(data[name]) is not kind:
+                return None
+        relpath = data["relpath"]
+        if not relpath or relpath.startswith("/") or ".." in relpath.split("/"):
+            return None
+        return data
+
+    def put_record(
+        self, public_id: str, version: int, record: dict, *, generation: str | None
+    ) -> bool:
+        """Store the page's record (see the module docstring), like :meth:`put`."""
+        if not self.enabled or generation is None:
+            return False
+        if self.path(public_id, version, _PROBE) is None:
+            return False
+        if set(record) != set(RECORD_FIELDS):
+            raise ValueError(f"a record has exactly the fields {sorted(RECORD_FIELDS)}")
+        path = self.folder(public_id, version) / RECORD_FILE
+        try:
+            self._write(path, json.dumps(record, sort_keys=True).encode("utf-8"))
+        except OSError as exc:
+            logger.info("IIIF cache: could not store %s: %s", path, exc)
+            return False
+        if self.generation() != generation:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            return False
+        return True
+
     def generation(self) -> str | None:
         """The purge generation token, to read *before* the access decision.
 
@@ -229,22 +292,31 @@ class ImageCache:
 
     def _write(self, path: Path, data: bytes) -> None:
         incoming = self.root / INCOMING_DIR
-        incoming.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix="put-", dir=incoming)
+        with self._lock:
+            self._sequence += 1
+            name = f"put-{os.getpid()}-{threading.get_ident()}-{self._sequence}"
+        tmp = incoming / name
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
+            try:
+                fd = os.open(tmp, flags, 0o644)
+            except FileNotFoundError:
+                incoming.mkdir(parents=True, exist_ok=True)
+                fd = os.open(tmp, flags, 0o644)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                # Public bytes, read by the front server's user.
+                # Public bytes, read by the front server's user (whatever the umask).
                 os.fchmod(fh.fileno(), 0o644)
-            for attempt in (1, 2):
-                path.parent.mkdir(parents=True, exist_ok=True)
+            for attempt in (1, 2, 3):
                 try:
                     os.replace(tmp, path)
                     break
                 except FileNotFoundError:
-                    # A sweep or purge removed the folder just made; try once more.
-                    if attempt == 2:
+                    # The folders are made when first needed; a sweep or purge
+                    # may also remove one just made: try again.
+                    if attempt == 3 or not os.path.exists(tmp):
                         raise
+                    os.makedirs(path.parent, exist_ok=True)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

@@ -69,7 +69,10 @@ class _Target:
     """The page image a request names, once found and allowed."""
 
     ident: ImageIdentifier
-    page: PageImage
+    public_id: str
+    #: None when the target was read from the page's record in the cache
+    #: (public by definition; :func:`_recorded_target`).
+    page: PageImage | None
     version: int
     path: Path
     #: The pyramid's path relative to the storage root (the same on every server).
@@ -82,7 +85,11 @@ class _Target:
     @property
     def etag_basis(self) -> str:
         """What an image's ETag hashes besides the canonical request: the file's identity."""
-        return f"{self.page.public_id}~v{self.version}|{self.relpath}|{self.mtime_ns}|{self.size}"
+        return f"{self.public_id}~v{self.version}|{self.relpath}|{self.mtime_ns}|{self.size}"
+
+    def record(self) -> dict:
+        """What the cache keeps of a public target (``ImageCache.put_record``)."""
+        return {"relpath": self.relpath, "mtime_ns": self.mtime_ns, "size": self.size}
 
 
 class _Refused(Exception):
@@ -229,6 +236,7 @@ def _target(request, image: str) -> _Target:
     public = decide(None, page.asset, None).allowed
     return _Target(
         ident,
+        page.public_id,
         page,
         version,
         path,
@@ -236,6 +244,37 @@ def _target(request, image: str) -> _Target:
         stat.st_mtime_ns,
         stat.st_size,
         public,
+    )
+
+
+def _recorded_target(store: ImageCache, ident: ImageIdentifier) -> _Target | None:
+    """A public page's target from its record in the cache, with no database query.
+
+    The record exists only while the page is public: it is written after the
+    access decision found it public, and every change of access purges the
+    page's folder with it (``iiif.image_cache``). None when there is no record,
+    or its file has changed since (then the database decides).
+    """
+    record = store.record(ident.public_id, ident.version)
+    if record is None:
+        return None
+    path = Path(settings.ARCHIVE_STORAGE_ROOT) / record["relpath"]
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    if (stat.st_mtime_ns, stat.st_size) != (record["mtime_ns"], record["size"]):
+        return None
+    return _Target(
+        ident,
+        ident.public_id,
+        None,
+        ident.version,
+        path,
+        record["relpath"],
+        stat.st_mtime_ns,
+        stat.st_size,
+        True,
     )
 
 
@@ -257,7 +296,7 @@ def _describe(target: _Target) -> PyramidInfo:
     try:
         return backend().describe(target.path)
     except BackendError:
-        logger.exception("IIIF: cannot read the pyramid of %s", target.page.public_id)
+        logger.exception("IIIF: cannot read the pyramid of %s", target.public_id)
         raise _not_found("the image file is not available") from None
 
 
@@ -411,11 +450,17 @@ def image_request(
     generation = (
         store.generation() if store.enabled and ident and ident.versioned else None
     )
-    target = _target(request, image)
+    target = _recorded_target(store, ident) if generation is not None else None
+    if target is None:
+        target = _target(request, image)
+        if target.public and generation is not None:
+            store.put_record(
+                target.public_id, target.version, target.record(), generation=generation
+            )
     info = _describe(target)
     plan = parsed.plan(info.width, info.height, limits())
     canonical = plan.canonical()
-    etag = _etag(target.etag_basis, canonical)
+    etag = _etag(target.etag_basis, backend().revision, canonical)
     last_modified = target.mtime_ns // 1_000_000_000
     if target.public:
         cache_control = CACHE_IMMUTABLE if target.ident.versioned else CACHE_PUBLIC
@@ -428,7 +473,7 @@ def image_request(
     )
     response = _conditional(request, etag, last_modified)
     if response is None:
-        public_id = target.page.public_id
+        public_id = target.public_id
         # The bare identifier of a public page reads the current version's
         # file (the same bytes) but never writes: only versioned URLs do.
         data = store.get(public_id, target.version, segments) if target.public else None
@@ -443,7 +488,7 @@ def image_request(
         response["ETag"] = etag
         response["Last-Modified"] = http_date(last_modified)
         response["Content-Disposition"] = (
-            f'inline; filename="{target.page.public_id}.{plan.format}"'
+            f'inline; filename="{target.public_id}.{plan.format}"'
         )
     response["Link"] = links
     return _finish(response, cache_control)

@@ -3,7 +3,8 @@
 A viewer's burst of tiles must never meet the default limits; a flood over a
 (lowered) limit answers 429 with Retry-After, no caching and CORS on IIIF
 paths, for that address only; logged-in users and the reading room are never
-limited; the window passes. The clock of django-ratelimit's windows is frozen
+limited; the window passes; large limits are counted in batches that every web
+process adds to one shared count. The clock of the windows is frozen
 (``clock``) so that a burst never straddles two windows by chance.
 """
 
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django_ratelimit import core as ratelimit_core
+from django.test import RequestFactory
 
+from archive import ratelimit
 from archive.models import Asset, Item, PageImage
-from archive.ratelimit import client_key, scope_for, scope_usage
+from archive.ratelimit import batch_size, client_key, scope_for, scope_usage
 from archive.services import asset_create
 from iiif.services import page_pyramid_make
 from tests.archive.factories import ItemFactory, jpeg_bytes, make_user
@@ -30,7 +32,7 @@ READING_ROOM = "10.20.30.40"
 
 
 class FrozenClock:
-    """Stands in for django-ratelimit's ``time`` module: ``time()`` moves only when told."""
+    """Stands in for ``archive.ratelimit``'s ``time`` module: ``time()`` moves only when told."""
 
     def __init__(self, now: float = 1_900_000_000.0):
         self.now = now
@@ -42,7 +44,7 @@ class FrozenClock:
 @pytest.fixture
 def clock(monkeypatch):
     frozen = FrozenClock()
-    monkeypatch.setattr(ratelimit_core, "time", frozen)
+    monkeypatch.setattr(ratelimit, "time", frozen)
     return frozen
 
 
@@ -52,8 +54,10 @@ def limits(settings, clock):
     settings.ARCHIVE_RATELIMIT_ENABLED = True
     settings.ARCHIVE_READING_ROOM_NETWORKS = ["10.20.0.0/16"]
     cache.clear()
+    ratelimit._counts.clear()
     yield settings
     cache.clear()
+    ratelimit._counts.clear()
 
 
 @pytest.fixture
@@ -219,3 +223,61 @@ def test_a_cache_outage_lets_readers_through(client, limits):
     limits.RATELIMIT_USE_CACHE = "counters"
     for _ in range(3):
         assert client.get("/api/search", REMOTE_ADDR=FLOODER).status_code != 429
+
+
+def anonymous_request(address: str = FLOODER):
+    return RequestFactory().get("/iiif/3/image/x/info.json", REMOTE_ADDR=address)
+
+
+def shared_count(request, scope: str) -> int:
+    """The count in the shared cache alone (what other processes see)."""
+    client = client_key(request)
+    window = ratelimit._window_end(client)
+    return cache.get(f"{ratelimit.KEY_PREFIX}:{scope}:{client}:{window}", 0)
+
+
+def test_large_limits_are_counted_in_batches(limits):
+    assert batch_size(6000) == 60 and batch_size(120) == 1 and batch_size(30) == 1
+    request = anonymous_request()
+    for _ in range(119):
+        usage = scope_usage(request, "iiif", increment=True)
+    # One batch reached the shared cache; the rest waits in this process...
+    assert shared_count(request, "iiif") == 60
+    # ...and still counts in this process's decisions.
+    assert usage["count"] == 119
+    assert scope_usage(request, "iiif", increment=False)["count"] == 119
+    assert scope_usage(request, "iiif", increment=True)["count"] == 120
+    assert shared_count(request, "iiif") == 120
+    # Small limits go to the shared cache one request at a time.
+    scope_usage(request, "search", increment=True)
+    assert shared_count(request, "search") == 1
+
+
+def test_every_process_adds_to_one_shared_count(limits, monkeypatch):
+    limits.ARCHIVE_RATELIMIT_IIIF = 200  # batches of 2
+    request = anonymous_request()
+    first, second = ratelimit._Counts(), ratelimit._Counts()
+    monkeypatch.setattr(ratelimit, "_counts", first)
+    for _ in range(150):
+        assert not scope_usage(request, "iiif", increment=True)["should_limit"]
+    monkeypatch.setattr(ratelimit, "_counts", second)
+    decisions = [
+        scope_usage(request, "iiif", increment=True)["should_limit"] for _ in range(60)
+    ]
+    # The second process refuses once the two together pass the limit, within a
+    # batch of each process.
+    assert decisions.index(True) in range(50, 50 + 2 * 2 + 1)
+    assert all(decisions[decisions.index(True) :])
+
+
+def test_a_flood_of_tiles_is_refused_within_a_batch_of_the_limit(client, limits):
+    limits.ARCHIVE_RATELIMIT_IIIF = 300  # batches of 3
+    statuses = [
+        client.get(
+            "/iiif/3/image/no-such-image/info.json", REMOTE_ADDR=FLOODER
+        ).status_code
+        for _ in range(306)
+    ]
+    assert 429 not in statuses[:300]
+    assert statuses.index(429) < 300 + batch_size(300)
+    assert client.get("/iiif/3/manifest/x", REMOTE_ADDR=NEIGHBOUR).status_code != 429

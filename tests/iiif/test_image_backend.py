@@ -7,6 +7,7 @@ import os
 
 import pytest
 import pyvips
+import tifffile
 from PIL import Image
 
 from iiif.image_api import Limits, parse_request
@@ -128,3 +129,97 @@ def test_encoders_strip_metadata_and_make_the_right_format(pyramid):
     assert jpg[:3] == b"\xff\xd8\xff" and b"Exif" not in jpg[:200]
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and Image.open(io.BytesIO(png)).mode == "1"
     assert webp[8:12] == b"WEBP"
+
+
+# Whole stored tiles ---------------------------------------------------------------
+
+
+def stored_tile(path, page: int, index: int) -> bytes:
+    """The raw JPEG data of one tile of one TIFF page, as the file holds it."""
+    with tifffile.TiffFile(path) as tif:
+        level = tif.pages[page]
+        with open(path, "rb") as fh:
+            fh.seek(level.dataoffsets[index])
+            return fh.read(level.databytecounts[index])
+
+
+def level_pixels(path, page: int, box: tuple[int, int, int, int]) -> pyvips.Image:
+    left, top, width, height = box
+    level = pyvips.Image.new_from_file(str(path), page=page)
+    return level.crop(left, top, width, height)
+
+
+@pytest.mark.parametrize(
+    ("request_path", "page", "index", "box"),
+    [
+        # Full resolution, tile (1, 1) of 8 across.
+        ("256,256,256,256/256,/0/default.jpg", 0, 9, (256, 256, 256, 256)),
+        # Scale factor 2 (level 1, 1000 x 1500, 4 tiles across), tile (1, 2).
+        ("512,1024,512,512/256,/0/color.jpg", 1, 9, (256, 512, 256, 256)),
+        # The explicit size form of the same tile.
+        ("512,1024,512,512/256,256/0/default.jpg", 1, 9, (256, 512, 256, 256)),
+    ],
+)
+def test_a_whole_stored_tile_is_sent_as_the_file_holds_it(
+    pyramid, request_path, page, index, box
+):
+    data = PyvipsBackend().render(pyramid, plan(request_path))
+    raw = stored_tile(pyramid, page, index)
+    # The tile's own entropy-coded data, after the file's tables: no re-encoding.
+    assert data.startswith(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    assert data.endswith(raw[2:])
+    decoded = pyvips.Image.new_from_buffer(data, "")
+    assert (decoded.width, decoded.height, decoded.bands) == (256, 256, 3)
+    # Exactly the pyramid's pixels, as libvips decodes them from the TIFF.
+    assert (decoded - level_pixels(pyramid, page, box)).abs().max() == 0
+    # And a standard JPEG to another decoder too.
+    assert Image.open(io.BytesIO(data)).size == (256, 256)
+
+
+@pytest.mark.parametrize(
+    "request_path",
+    [
+        "1792,0,208,256/208,/0/default.jpg",  # right edge: padded in the file
+        "0,2816,256,184/256,/0/default.jpg",  # bottom edge
+        "256,256,256,256/256,/90/default.jpg",  # rotated
+        "256,256,256,256/256,/!0/default.jpg",  # mirrored
+        "256,256,256,256/256,/0/gray.jpg",
+        "256,256,256,256/256,/0/default.png",
+        "256,256,256,256/128,/0/default.jpg",  # scaled
+        "256,256,255,256/255,/0/default.jpg",  # off the grid
+        "0,0,2000,2992/125,/0/default.jpg",  # level 4: 187 rows is not 3000 / 16
+    ],
+)
+def test_anything_but_a_whole_stored_tile_is_rendered(pyramid, request_path):
+    backend = Spy()
+    resolved = plan(request_path)
+    data = backend.render(pyramid, resolved)
+    assert backend.opened, "rendered through libvips"
+    assert not data.startswith(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01")
+    img = Image.open(io.BytesIO(data))
+    expected = resolved.size if resolved.degrees % 180 == 0 else resolved.size[::-1]
+    assert img.size == expected
+
+
+def test_a_pyramid_without_jpeg_tiles_is_rendered(tmp_path):
+    image = pyvips.Image.black(600, 600).new_from_image([30, 140, 220]).cast("uchar")
+    path = tmp_path / "deflate.tif"
+    image.copy(interpretation="srgb").tiffsave(
+        str(path),
+        tile=True,
+        pyramid=True,
+        compression="deflate",
+        tile_width=256,
+        tile_height=256,
+    )
+    backend = Spy()
+    backend.describe(path)
+    backend.opened.clear()
+    data = backend.render(path, plan("256,256,256,256/256,/0/default.jpg", 600, 600))
+    assert backend.opened == [0]
+    img = Image.open(io.BytesIO(data))
+    assert img.size == (256, 256) and near_rgb(img.getpixel((10, 10)), (30, 140, 220))
+
+
+def near_rgb(pixel, expected, tolerance: int = 12) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=True))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
 import pytest
 
-from iiif.image_cache import ImageCache, image_cache
+from iiif.image_cache import RECORD_FILE, ImageCache, image_cache
 
 FULL = ("full", "max", "0", "default.jpg")
 
@@ -181,3 +182,51 @@ def test_a_write_that_raced_a_purge_is_removed(tmp_path):
 def test_one_cache_object_per_folder_and_budget(tmp_path):
     assert image_cache(tmp_path, 5) is image_cache(tmp_path, 5)
     assert image_cache(tmp_path, 5) is not image_cache(tmp_path, 6)
+
+
+RECORD = {"relpath": "derivatives/ab/page.tif", "mtime_ns": 1_700_000_000, "size": 42}
+
+
+def test_a_record_is_kept_purged_and_voided_like_a_tile(tmp_path):
+    cache = ImageCache(tmp_path / "c", 10_000)
+    assert cache.record("img-a", 1) is None
+    assert cache.put_record("img-a", 1, RECORD, generation=cache.generation())
+    assert cache.record("img-a", 1) == RECORD
+    assert cache.record("img-a", 2) is None  # another version
+    assert (tmp_path / "c" / "img-a~v1" / RECORD_FILE).is_file()
+    cache.purge("img-a")
+    assert cache.record("img-a", 1) is None
+    # Decided before a purge, written after it: removed again.
+    before = cache.generation()
+    cache.purge("img-a")
+    assert not cache.put_record("img-a", 1, RECORD, generation=before)
+    assert cache.record("img-a", 1) is None
+    assert not cache.put_record("img-a", 1, RECORD, generation=None)
+    assert not ImageCache(tmp_path / "off", 0).put_record(
+        "img-a", 1, RECORD, generation=""
+    )
+    assert not cache.put_record("../evil", 1, RECORD, generation=cache.generation())
+    with pytest.raises(ValueError):
+        cache.put_record("img-a", 1, {"relpath": "x"}, generation=cache.generation())
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"not json",
+        b"[]",
+        json.dumps({**RECORD, "extra": 1}).encode(),
+        json.dumps({"relpath": "x", "mtime_ns": 1}).encode(),
+        json.dumps({**RECORD, "size": "42"}).encode(),
+        json.dumps({**RECORD, "mtime_ns": True}).encode(),
+        json.dumps({**RECORD, "relpath": "/etc/passwd"}).encode(),
+        json.dumps({**RECORD, "relpath": "derivatives/../../secret.tif"}).encode(),
+        json.dumps({**RECORD, "relpath": ""}).encode(),
+    ],
+)
+def test_a_malformed_record_is_ignored(tmp_path, content):
+    cache = ImageCache(tmp_path / "c", 10_000)
+    folder = tmp_path / "c" / "img-a~v1"
+    folder.mkdir(parents=True)
+    (folder / RECORD_FILE).write_bytes(content)
+    assert cache.record("img-a", 1) is None

@@ -10,6 +10,7 @@ qualities can be checked by the colour of known pixels.
 from __future__ import annotations
 
 import io
+import json
 import random
 from email.utils import formatdate
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from PIL import Image
 from archive.models import AccessLevel, Derivative
 from iiif import image_views
 from iiif.image_backend import BackendError
+from iiif.image_cache import RECORD_FILE
 from iiif.services import PYRAMID_RECIPE_VERSION
 from tests.archive.factories import make_user
 from tests.iiif.conftest import png_bytes
@@ -572,7 +574,7 @@ def cached_files(settings, public_id: str) -> list:
         p
         for folder in root.glob(f"{public_id}~v*")
         for p in folder.rglob("*")
-        if p.is_file()
+        if p.is_file() and p.name != RECORD_FILE
     )
 
 
@@ -584,7 +586,9 @@ def all_cached_files(settings) -> list:
     return sorted(
         p
         for p in root.rglob("*")
-        if p.is_file() and not p.relative_to(root).parts[0].startswith(".")
+        if p.is_file()
+        and not p.relative_to(root).parts[0].startswith(".")
+        and p.name != RECORD_FILE
     )
 
 
@@ -856,6 +860,81 @@ def test_withdrawn_page_answers_410(client, page_with_pyramid):
         response = client.get(url(gone, path))
         assert response.status_code == 410
         assert response["Cache-Control"] == "private, no-store"
+
+
+def record_of(settings, public_id: str):
+    path = settings.IIIF_CACHE_DIR / f"{public_id}~v{V}" / RECORD_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def test_a_public_page_is_recorded_and_its_next_tiles_need_no_query(
+    client, page, settings, django_assert_num_queries
+):
+    """The page's record stands in for the database while its folder exists."""
+    assert (
+        client.get(url(page, "full/250,/0/default.jpg", version=V)).status_code == 200
+    )
+    derivative = Derivative.objects.get(asset=page.asset, kind=Derivative.Kind.PYRAMID)
+    stat = derivative.abspath.stat()
+    assert record_of(settings, page.public_id) == {
+        "relpath": derivative.path,
+        "mtime_ns": stat.st_mtime_ns,
+        "size": stat.st_size,
+    }
+    with django_assert_num_queries(0):
+        response = client.get(
+            url(page, "500,750,500,750/250,/0/default.jpg", version=V)
+        )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert_colours(image_of(response), {(125, 187): YELLOW})
+    # The same headers as a response decided in the database.
+    fresh = client.get(url(page, "500,750,500,750/250,/0/default.jpg"))
+    assert response["ETag"] == fresh["ETag"]
+    assert response["Link"].replace(f"~v{V}", "") == fresh["Link"].replace(f"~v{V}", "")
+
+
+def test_a_record_ends_with_the_pages_access(client, page, settings):
+    assert (
+        client.get(url(page, "full/100,/0/default.jpg", version=V)).status_code == 200
+    )
+    assert record_of(settings, page.public_id) is not None
+    asset = page.asset
+    asset.access_level = AccessLevel.STAFF
+    asset.save()
+    assert record_of(settings, page.public_id) is None
+    # Another tile, never cached: the database decides again.
+    other = client.get(url(page, "0,0,500,500/100,/0/default.jpg", version=V))
+    assert other.status_code == 401
+    assert record_of(settings, page.public_id) is None
+
+
+def test_a_record_of_a_changed_file_is_not_trusted(
+    client, page, settings, django_assert_max_num_queries
+):
+    assert (
+        client.get(url(page, "full/100,/0/default.jpg", version=V)).status_code == 200
+    )
+    path = settings.IIIF_CACHE_DIR / f"{page.public_id}~v{V}" / RECORD_FILE
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "size": record["size"] + 1}))
+    with django_assert_max_num_queries(2) as queries:
+        assert (
+            client.get(
+                url(page, "0,0,500,500/100,/0/default.jpg", version=V)
+            ).status_code
+            == 200
+        )
+    assert len(queries) >= 1
+    assert record_of(settings, page.public_id) == record  # written again
+
+
+def test_pages_not_every_visitor_may_see_get_no_record(client, restricted, settings):
+    client.force_login(make_user("keeper", groups=["Archivists"]))
+    response = client.get(url(restricted, "full/100,/0/default.jpg", version=V))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    assert not (settings.IIIF_CACHE_DIR / f"{restricted.public_id}~v{V}").exists()
 
 
 def test_urls_are_named(page):
