@@ -118,14 +118,7 @@ class RateLimitMiddleware:
         return self.get_response(request)
 
     def _check(self, request: HttpRequest) -> HttpResponse | None:
-        scope = scope_for(request.path_info)
-        if scope is None or scope_limit(scope) <= 0 or _exempt(request):
-            return None
-        try:
-            usage = scope_usage(request, scope, increment=True)
-        except Exception:  # a cache outage must not close the archive
-            logger.warning("rate limit: the cache failed; not limiting", exc_info=True)
-            return None
+        usage = _counted(request)
         if usage is None or not usage["should_limit"]:
             return None
         if usage["count"] == usage["limit"] + 1:
@@ -133,11 +126,36 @@ class RateLimitMiddleware:
                 "rate limit: %s over %d requests a minute on %s (%s)",
                 client_key(request),
                 usage["limit"],
-                scope,
+                scope_for(request.path_info),
                 request.path_info,
             )
         # A new window starts exactly time_left seconds from now.
         return too_many_requests(request, max(1, int(usage["time_left"])))
+
+
+def _counted(request: HttpRequest) -> dict | None:
+    """Count the request in its scope; its usage, or None when it is not limited."""
+    scope = scope_for(request.path_info)
+    if scope is None or scope_limit(scope) <= 0 or _exempt(request):
+        return None
+    try:
+        return scope_usage(request, scope, increment=True)
+    except Exception:  # a cache outage must not close the archive
+        logger.warning("rate limit: the cache failed; not limiting", exc_info=True)
+        return None
+
+
+def over_limit(request: HttpRequest) -> bool:
+    """Count a request as the middleware would; whether it must be refused.
+
+    For a path that answers before :class:`RateLimitMiddleware` runs
+    (``iiif.middleware.PublicImageMiddleware``); it must then leave a refused
+    request to the middleware, which counts it once more and answers 429.
+    """
+    if not settings.ARCHIVE_RATELIMIT_ENABLED:
+        return False
+    usage = _counted(request)
+    return usage is not None and usage["should_limit"]
 
 
 def batch_size(limit: int) -> int:

@@ -20,7 +20,7 @@ end, also on Ctrl-C):
    on ingest is off (``TRANSCRIPTION_AUTO=false``): Whisper belongs on
    separate machines in production and would otherwise take the two cores
    for minutes. The web side is gunicorn as the README's "Production" runs
-   it (``-k gthread -w 2 --threads 8``) with no nginx in front, so every
+   it (``-k gthread -w 2 --threads 2``) with no nginx in front, so every
    request, warm tiles included, reaches Django; one Celery worker with beat
    on the queues ``celery,ingest,transcribe,search`` (as ``make demo``). A
    delivery of N synthetic page scans (2000x3000 JPEG, one volume, batch
@@ -370,7 +370,7 @@ class Archive:
                 "-w",
                 "2",
                 "--threads",
-                "8",
+                "2",
                 "-b",
                 f"127.0.0.1:{self.port}",
                 "--log-level",

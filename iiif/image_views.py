@@ -34,6 +34,7 @@ from django.utils.http import http_date
 from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 
+from archive import ratelimit
 from archive.access import Decision, decide
 from archive.models import Derivative, PageImage
 from iiif import auth, image_api
@@ -457,6 +458,18 @@ def image_request(
             store.put_record(
                 target.public_id, target.version, target.record(), generation=generation
             )
+    return _image_answer(request, parsed, segments, target, store, generation)
+
+
+def _image_answer(
+    request,
+    parsed: image_api.ImageRequest,
+    segments: tuple[str, str, str, str],
+    target: _Target,
+    store: ImageCache,
+    generation: str | None,
+) -> HttpResponse:
+    """The image a found and allowed target's request asks for, with its headers."""
     info = _describe(target)
     plan = parsed.plan(info.width, info.height, limits())
     canonical = plan.canonical()
@@ -492,6 +505,60 @@ def image_request(
         )
     response["Link"] = links
     return _finish(response, cache_control)
+
+
+#: The path prefix of every Image API URL.
+IMAGE_PREFIX = "/iiif/3/image/"
+
+
+def public_image(request) -> HttpResponse | None:
+    """The short way for a visitor with no session to a page every visitor may see.
+
+    Called by :class:`iiif.middleware.PublicImageMiddleware` before the rest
+    of the middleware: answers a GET or HEAD of an image under a versioned
+    identifier whose page has a record in the tile cache (so it is public:
+    ``iiif.image_cache``), from the record, after counting the request against
+    the rate limit. Returns None for everything else (another URL, a session
+    cookie, no record, a syntax error, a client over its limit, a backend
+    failure), which then takes the whole way through Django and its answer.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return None
+    path = request.path_info
+    if (
+        not path.startswith(IMAGE_PREFIX)
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+    ):
+        return None
+    parts = path[len(IMAGE_PREFIX) :].split("/")
+    if len(parts) != 5:
+        return None
+    image, *segments = parts
+    ident = parse_image_identifier(image)
+    store = cache_store()
+    if ident is None or not ident.versioned or not store.enabled:
+        return None
+    try:
+        parsed = image_api.parse_request(*segments)
+    except image_api.ImageApiError:
+        return None
+    generation = store.generation()
+    if generation is None:
+        return None
+    target = _recorded_target(store, ident)
+    if target is None:
+        return None
+    if ratelimit.over_limit(request):
+        return None  # the whole way answers 429, in the visitor's language
+    try:
+        response = _image_answer(
+            request, parsed, tuple(segments), target, store, generation
+        )
+    except (image_api.ImageApiError, BackendError):
+        return None
+    # What the middleware skipped would add (XFrameOptionsMiddleware).
+    response["X-Frame-Options"] = "DENY"
+    return response
 
 
 @_endpoint

@@ -66,6 +66,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Inside SecurityMiddleware: a IIIF sign-in window stays tied to its viewer.
     "archive.middleware.AuthWindowOpenerMiddleware",
+    # Public images of pages whose record is in the tile cache answer here,
+    # before the rest (iiif/middleware.py); everything else goes on.
+    "iiif.middleware.PublicImageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "archive.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -929,6 +929,69 @@ def test_a_record_of_a_changed_file_is_not_trusted(
     assert record_of(settings, page.public_id) == record  # written again
 
 
+def test_public_images_take_the_short_way_with_the_same_headers(
+    client, page, settings, monkeypatch
+):
+    """Visitors without a session get a recorded page's images before the other middleware."""
+    tile = "500,0,500,750/250,/0/default.jpg"
+    assert (
+        client.get(url(page, "full/100,/0/default.jpg", version=V)).status_code == 200
+    )
+    # The whole way, for comparison: a session cookie (of nobody) takes it.
+    client.cookies[settings.SESSION_COOKIE_NAME] = "no-such-session"
+    whole = client.get(url(page, tile, version=V))
+    del client.cookies[settings.SESSION_COOKIE_NAME]
+    (settings.IIIF_CACHE_DIR / f"{page.public_id}~v{V}" / "500,0,500,750").rename(
+        settings.IIIF_CACHE_DIR / "set-aside"
+    )
+
+    def not_asked(*args, **kwargs):
+        raise AssertionError("the view behind the middleware was asked")
+
+    monkeypatch.setattr(image_views, "image_request", not_asked)
+    monkeypatch.setattr("archive.ratelimit.RateLimitMiddleware.__call__", not_asked)
+    short = client.get(url(page, tile, version=V))
+    assert short.status_code == whole.status_code == 200
+    assert short.content == whole.content
+    assert_colours(image_of(short), {(125, 187): GREEN})
+    # Every header the whole way sends, but those of the middleware it skips
+    # for a visitor with no session (sessions: Vary; locale: Content-Language).
+    skipped = {"Vary", "Content-Language", "Date"}
+    assert {k for k in whole.headers if k not in skipped} == set(short.headers)
+    for name, value in short.headers.items():
+        assert whole[name] == value, name
+    # A HEAD and a conditional request take it too.
+    head = client.head(url(page, tile, version=V))
+    assert head.status_code == 200 and head.content == b""
+    again = client.get(url(page, tile, version=V), HTTP_IF_NONE_MATCH=short["ETag"])
+    assert again.status_code == 304
+
+
+def test_the_short_way_counts_against_the_rate_limit(client, page, settings):
+    from django.core.cache import cache
+
+    from archive import ratelimit
+
+    settings.ARCHIVE_RATELIMIT_ENABLED = True
+    settings.ARCHIVE_RATELIMIT_IIIF = 3
+    cache.clear()
+    ratelimit._counts.clear()
+    try:
+        statuses = [
+            client.get(
+                url(page, f"0,0,{w},{w}/50,/0/default.jpg", version=V),
+                REMOTE_ADDR="203.0.113.9",
+                HTTP_ACCEPT_LANGUAGE="en",
+            )
+            for w in (100, 200, 300, 400)
+        ]
+        assert [r.status_code for r in statuses] == [200, 200, 200, 429]
+        assert statuses[-1].content.decode().startswith("Too many requests")
+    finally:
+        cache.clear()
+        ratelimit._counts.clear()
+
+
 def test_pages_not_every_visitor_may_see_get_no_record(client, restricted, settings):
     client.force_login(make_user("keeper", groups=["Archivists"]))
     response = client.get(url(restricted, "full/100,/0/default.jpg", version=V))
