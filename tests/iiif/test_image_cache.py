@@ -230,3 +230,26 @@ def test_a_malformed_record_is_ignored(tmp_path, content):
     folder.mkdir(parents=True)
     (folder / RECORD_FILE).write_bytes(content)
     assert cache.record("img-a", 1) is None
+
+
+def test_the_front_server_serves_tiles_but_never_a_record():
+    """docs/deploy/nginx.conf's tile location matches four segments under a folder only."""
+    import re
+    from pathlib import Path
+
+    conf = (Path(__file__).parents[2] / "docs" / "deploy" / "nginx.conf").read_text()
+    found = re.findall(r'location ~ "(\^/iiif/3/image/\(\[a-z0-9\][^"]+)"', conf)
+    assert len(found) == 1, found
+    tiles = re.compile(found[0])
+    match = tiles.match("/iiif/3/image/gzdd-0001~v1/0,0,256,256/256,/0/default.jpg")
+    assert match and match.groups() == (
+        "gzdd-0001~v1",
+        "0,0,256,256/256,/0/default.jpg",
+    )
+    for path in (
+        f"/iiif/3/image/gzdd-0001~v1/{RECORD_FILE}",
+        "/iiif/3/image/gzdd-0001~v1/a/b/c",
+        "/iiif/3/image/gzdd-0001~v1/a/b/c/d/e.jpg",
+        "/iiif/3/image/gzdd-0001/0,0,256,256/256,/0/default.jpg",  # bare: Django
+    ):
+        assert not tiles.match(path), path
