@@ -28,6 +28,7 @@ from functools import cache, wraps
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
@@ -547,6 +548,10 @@ def public_image(request) -> HttpResponse | None:
         return None
     target = _recorded_target(store, ident)
     if target is None:
+        return None
+    try:
+        request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks on the whole way
+    except DisallowedHost:
         return None
     if ratelimit.over_limit(request):
         return None  # the whole way answers 429, in the visitor's language

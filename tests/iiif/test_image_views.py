@@ -967,6 +967,16 @@ def test_public_images_take_the_short_way_with_the_same_headers(
     assert again.status_code == 304
 
 
+def test_the_short_way_refuses_hosts_the_whole_way_refuses(client, page, settings):
+    settings.IIIF_BASE_URL = "https://iiif.example.org"  # ids need no Host header
+    tile = url(page, "0,0,500,500/100,/0/default.jpg", version=V)
+    assert (
+        client.get(url(page, "full/100,/0/default.jpg", version=V)).status_code == 200
+    )
+    assert client.get(tile, HTTP_HOST="evil.example.net").status_code == 400
+    assert client.get(tile).status_code == 200
+
+
 def test_the_short_way_counts_against_the_rate_limit(client, page, settings):
     from django.core.cache import cache
 
