@@ -152,70 +152,49 @@ class Workdir:
         from iiif.services import page_pyramid_make
 
         call_command("migrate", verbosity=0)
-        sample = ROOT / "ingest/sample/dadian/sanzijing-v1/pages/0002.jpg"
-        source = pyvips.Image.new_from_file(str(sample))
-        page = source.resize(WIDTH / source.width, vscale=HEIGHT / source.height)
-        # Scanner-like grain, so the pyramid is as large as a real scan's (about
-        # 20 MB, not the 5 MB of a clean upscale) and decoding costs what it would.
-        grain = pyvips.Image.gaussnoise(WIDTH, HEIGHT, sigma=14, mean=0)
-        page = (page + grain.bandjoin([grain, grain])).cast("uchar")
-        jpeg = self.dir / "page-6000x9000.jpg"
-        page.jpegsave(str(jpeg), Q=90)
         institution = Institution.objects.create(code="bench", name="基準")
-        item = Item.objects.create(
-            public_id="bench-volume",
-            kind=Item.Kind.BOOK_VOLUME,
-            institution=institution,
-            title="基準",
-            rights_uri="http://rightsstatements.org/vocab/NoC-NC/1.0/",
-            required_statement="bench",
-            access_level="public",
-        )
-        asset, _ = asset_create(item=item, source=jpeg, role=Asset.Role.PAGE)
-        start = time.perf_counter()
-        pyramid = page_pyramid_make(asset=asset)
-        self.pyramid_seconds = time.perf_counter() - start
-        PageImage.objects.create(
-            item=item,
-            sequence=1,
-            asset=asset,
-            width=WIDTH,
-            height=HEIGHT,
-            public_id="bench-page",
-        )
+
+        def page_make(source: Path, width: int, height: int, public_id: str) -> Path:
+            """A page of a new public volume from a sample scan; its pyramid's path."""
+            image = pyvips.Image.new_from_file(str(source))
+            image = image.resize(width / image.width, vscale=height / image.height)
+            # Scanner-like grain, so the pyramid is as large as a real scan's
+            # (about 20 MB at 6000x9000, not the 5 MB of a clean upscale) and
+            # decoding costs what it would.
+            grain = pyvips.Image.gaussnoise(width, height, sigma=14, mean=0)
+            image = (image + grain.bandjoin([grain, grain])).cast("uchar")
+            jpeg = self.dir / f"{public_id}-{width}x{height}.jpg"
+            image.jpegsave(str(jpeg), Q=90)
+            item = Item.objects.create(
+                public_id=f"{public_id.removesuffix('-page')}-volume",
+                kind=Item.Kind.BOOK_VOLUME,
+                institution=institution,
+                title="基準",
+                rights_uri="http://rightsstatements.org/vocab/NoC-NC/1.0/",
+                required_statement="bench",
+                access_level="public",
+            )
+            asset, _ = asset_create(item=item, source=jpeg, role=Asset.Role.PAGE)
+            start = time.perf_counter()
+            pyramid = page_pyramid_make(asset=asset)
+            self.pyramid_seconds = time.perf_counter() - start
+            PageImage.objects.create(
+                item=item,
+                sequence=1,
+                asset=asset,
+                width=width,
+                height=height,
+                public_id=public_id,
+            )
+            return pyramid.abspath
+
+        pages = ROOT / "ingest/sample/dadian/sanzijing-v1/pages"
+        warm = page_make(pages / "0001.jpg", WARM_WIDTH, WARM_HEIGHT, "bench-warm")
+        measured = page_make(pages / "0002.jpg", WIDTH, HEIGHT, "bench-page")
         shared = self.dir / "iip" / "bench.tif"
         shared.parent.mkdir()
-        os.link(pyramid.abspath, shared)
-
-        warm_source = ROOT / "ingest/sample/dadian/sanzijing-v1/pages/0001.jpg"
-        warm = pyvips.Image.new_from_file(str(warm_source))
-        warm = warm.resize(WARM_WIDTH / warm.width, vscale=WARM_HEIGHT / warm.height)
-        grain = pyvips.Image.gaussnoise(WARM_WIDTH, WARM_HEIGHT, sigma=14, mean=0)
-        warm = (warm + grain.bandjoin([grain, grain])).cast("uchar")
-        warm_jpeg = self.dir / "warm.jpg"
-        warm.jpegsave(str(warm_jpeg), Q=90)
-        warm_item = Item.objects.create(
-            public_id="bench-warm-volume",
-            kind=Item.Kind.BOOK_VOLUME,
-            institution=institution,
-            title="預熱",
-            rights_uri="http://rightsstatements.org/vocab/NoC-NC/1.0/",
-            required_statement="bench",
-            access_level="public",
-        )
-        warm_asset, _ = asset_create(
-            item=warm_item, source=warm_jpeg, role=Asset.Role.PAGE
-        )
-        warm_pyramid = page_pyramid_make(asset=warm_asset)
-        PageImage.objects.create(
-            item=warm_item,
-            sequence=1,
-            asset=warm_asset,
-            width=WARM_WIDTH,
-            height=WARM_HEIGHT,
-            public_id="bench-warm",
-        )
-        os.link(warm_pyramid.abspath, self.dir / "iip" / "warm.tif")
+        os.link(measured, shared)
+        os.link(warm, self.dir / "iip" / "warm.tif")
         self.warm_identifier = image_identifier("bench-warm")
         return image_identifier("bench-page"), shared
 

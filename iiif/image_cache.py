@@ -215,8 +215,18 @@ class ImageCache:
         if set(record) != set(RECORD_FIELDS):
             raise ValueError(f"a record has exactly the fields {sorted(RECORD_FIELDS)}")
         path = self.folder(public_id, version) / RECORD_FILE
+        data = json.dumps(record, sort_keys=True).encode("utf-8")
+        return self._write_unless_purged(path, data, generation)
+
+    def _write_unless_purged(self, path: Path, data: bytes, generation: str) -> bool:
+        """Write a file, then remove it again if a purge ran since ``generation``.
+
+        A purge that ran while the response or record was being made may have
+        made it wrong (no longer allowed), and may have missed the file.
+        Failures only log: a cache is optional.
+        """
         try:
-            self._write(path, json.dumps(record, sort_keys=True).encode("utf-8"))
+            self._write(path, data)
         except OSError as exc:
             logger.info("IIIF cache: could not store %s: %s", path, exc)
             return False
@@ -268,18 +278,7 @@ class ImageCache:
                 "IIIF cache: refused to store %s~v%s/%r", public_id, version, segments
             )
             return None
-        try:
-            self._write(path, data)
-        except OSError as exc:
-            logger.info("IIIF cache: could not store %s: %s", path, exc)
-            return None
-        if self.generation() != generation:
-            # A purge ran while this response was being made: it may show what
-            # is no longer allowed, and the purge may have missed it.
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        if not self._write_unless_purged(path, data, generation):
             return None
         with self._lock:
             self._written += len(data)
