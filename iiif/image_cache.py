@@ -6,14 +6,17 @@ rendered for each request and never written. An entry's path is the request
 URL's own segments, exactly as requested (already percent-decoded, already
 validated by the Image API grammar)::
 
-    IIIF_CACHE_DIR/{public_id}~v{N}/{region}/{size}/{rotation}/{quality}.{format}
+    IIIF_CACHE_DIR/{public_id}~v{N}/{region}@{size}@{rotation}@{quality}.{format}
 
 so a front server can serve a warm tile from the URL alone without asking
-Django (``docs/deploy/nginx.conf``), and Django's own read path uses the same
-file. :meth:`ImageCache.path` refuses any segment outside the grammar's
-characters (digits, letters, ``, . : ! ^ -``), any ``..`` and any slash, so no
-request can write outside its image's folder. info.json is never stored (it
-carries the item's rights, which can change).
+Django (``docs/deploy/nginx.conf`` joins the four segments it captured with
+``@``, which the grammar never uses), and Django's own read path uses the same
+file. One flat folder a page: a folder per segment cost three new folders for
+every new tile, a fifth of a stored tile's time (docs/performance.md).
+:meth:`ImageCache.path` refuses any segment outside the grammar's characters
+(digits, letters, ``, . : ! ^ -``), any ``..``, any slash, and a name longer
+than file systems allow, so no request can write outside its image's folder.
+info.json is never stored (it carries the item's rights, which can change).
 
 Purge: :meth:`ImageCache.purge` removes every ``{public_id}~v*`` folder of the
 page images it is given when an item is withdrawn or stops being public, a
@@ -80,6 +83,10 @@ GENERATION_FILE = ".generation"
 #: Temporary files are written here (same file system, so the rename is atomic).
 INCOMING_DIR = ".incoming"
 LOCK_FILE = ".sweep.lock"
+#: Joins a request's four segments into one file name (not a grammar character).
+SEPARATOR = "@"
+#: The longest file name most file systems allow.
+MAX_NAME = 255
 #: The page's record, at the top of its image folder (see the module docstring).
 RECORD_FILE = ".record.json"
 #: The fields of a record, all required.
@@ -142,9 +149,10 @@ class ImageCache:
                 requested (percent-decoded, not canonicalised).
 
         Returns:
-            ``root/{public_id}~v{version}/{region}/{size}/{rotation}/{quality}.{format}``,
+            ``root/{public_id}~v{version}/{region}@{size}@{rotation}@{quality}.{format}``,
             or None when the identifier or any segment is outside the grammar's
-            characters, names ``.`` or ``..``, or holds a slash.
+            characters, names ``.`` or ``..``, or holds a slash, or the name is
+            longer than ``MAX_NAME`` bytes.
         """
         if not isinstance(public_id, str) or not _PUBLIC_ID.match(public_id):
             return None
@@ -156,11 +164,12 @@ class ImageCache:
         if not all(_safe_segment(s, i == 3) for i, s in enumerate(segments)):
             return None
         folder = self.folder(public_id, version)
-        path = folder.joinpath(*segments)
+        name = SEPARATOR.join(segments)
+        if len(name.encode("utf-8")) > MAX_NAME:
+            return None
+        path = folder / name
         # Belt and braces: the segments above cannot climb, but check anyway.
-        if os.path.dirname(os.path.normpath(path)).startswith(
-            os.path.normpath(folder) + os.sep
-        ):
+        if os.path.dirname(os.path.normpath(path)) == os.path.normpath(folder):
             return path
         return None  # pragma: no cover - unreachable with the patterns above
 

@@ -31,7 +31,7 @@ def test_put_then_get(tmp_path):
     assert put(cache, "img-a", 1, FULL, b"jpeg bytes") is not None
     assert cache.get("img-a", 1, FULL) == b"jpeg bytes"
     assert cache.get("img-a", 2, FULL) is None  # another version
-    assert files_under(tmp_path / "c") == ["img-a~v1/full/max/0/default.jpg"]
+    assert files_under(tmp_path / "c") == ["img-a~v1/full@max@0@default.jpg"]
     # Temporary files live outside every image folder and none is left.
     assert not [p for p in (tmp_path / "c" / ".incoming").iterdir()]
 
@@ -40,16 +40,7 @@ def test_the_path_is_the_request_as_asked(tmp_path):
     cache = ImageCache(tmp_path / "c", 10_000)
     segments = ("pct:0,0,50,50", "^!200,200", "!90", "gray.png")
     path = cache.path("img-a", 3, segments)
-    assert (
-        path
-        == tmp_path
-        / "c"
-        / "img-a~v3"
-        / "pct:0,0,50,50"
-        / "^!200,200"
-        / "!90"
-        / "gray.png"
-    )
+    assert path == tmp_path / "c" / "img-a~v3" / "pct:0,0,50,50@^!200,200@!90@gray.png"
     put(cache, "img-a", 3, segments, b"png")
     assert path.read_bytes() == b"png"
     # Readable by the front server's user (another account than the app's).
@@ -76,6 +67,8 @@ def test_the_path_is_the_request_as_asked(tmp_path):
         ("full", "max", "0", ".jpg"),
         ("", "max", "0", "default.jpg"),
         ("full", "x" * 101, "0", "default.jpg"),
+        ("full", "max", "0@x", "default.jpg"),  # the separator is not grammar
+        ("9" * 100, "9" * 100, "9" * 50, "default.jpg"),  # a name over 255 bytes
         ("full", "max", "0"),
         ("full", "max", "0", "default.jpg", "more"),
     ],
@@ -129,8 +122,9 @@ def test_sweep_evicts_the_least_recently_used(tmp_path):
     assert cache.get("img-a", 1, tile(0)) is not None
     assert cache.get("img-a", 1, tile(1)) is None
     assert cache.get("img-a", 1, tile(8)) is not None
-    # An evicted entry leaves no empty folder behind.
-    assert not (tmp_path / "c" / "img-a~v1" / "full" / "1,").exists()
+    # Evicted entries leave no file behind; the page's folder stays while it holds any.
+    assert not (tmp_path / "c" / "img-a~v1" / "full@1,@0@default.jpg").exists()
+    assert (tmp_path / "c" / "img-a~v1").is_dir()
 
 
 def test_a_front_server_read_counts_as_a_use(tmp_path):
@@ -241,11 +235,16 @@ def test_the_front_server_serves_tiles_but_never_a_record():
     found = re.findall(r'location ~ "(\^/iiif/3/image/\(\[a-z0-9\][^"]+)"', conf)
     assert len(found) == 1, found
     tiles = re.compile(found[0])
-    match = tiles.match("/iiif/3/image/gzdd-0001~v1/0,0,256,256/256,/0/default.jpg")
-    assert match and match.groups() == (
-        "gzdd-0001~v1",
-        "0,0,256,256/256,/0/default.jpg",
+    match = tiles.match(
+        "/iiif/3/image/gzdd-0001~v1/pct:0,0,50,50/^!200,200/!90/gray.png"
     )
+    assert match
+    # nginx's file for the URL ($1/$2@$3@$4@$5) is the one Django writes.
+    (file,) = re.findall(r"set \$iiif_file (\S+);", conf)
+    named = re.sub(r"\$(\d)", lambda m: match.group(int(m.group(1))), file)
+    segments = ("pct:0,0,50,50", "^!200,200", "!90", "gray.png")
+    expected = ImageCache(Path("/c"), 1).path("gzdd-0001", 1, segments)
+    assert "/c" + named == str(expected)
     for path in (
         f"/iiif/3/image/gzdd-0001~v1/{RECORD_FILE}",
         "/iiif/3/image/gzdd-0001~v1/a/b/c",
