@@ -209,6 +209,10 @@ class Size:
                 raise BadRequest(
                     "the box would enlarge the region; use ^!w,h", parameter="size"
                 )
+            if w < 1 or h < 1:  # a 1x3 region in !1,1 is 0x1 (§4.2: 400)
+                raise BadRequest(
+                    "the scaled image would be under one pixel", parameter="size"
+                )
             w, h = limits.fit(w, h)
             capped = True
         if w < 1 or h < 1:
