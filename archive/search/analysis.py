@@ -60,8 +60,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from importlib import resources
-from itertools import repeat
-from operator import add
+from itertools import chain, compress, repeat
+from operator import add, itemgetter
 from typing import NamedTuple
 
 from archive.search.jyutping import run_words, to_hong_kong, toneless, word_syllables
@@ -325,94 +325,190 @@ def chunks(text: str, *, folded: str | None = None) -> list[Chunk]:
     return result
 
 
-#: A word's Jyutping tokens relative to the word: (field, term, first char, last char).
-_WordTokens = tuple[tuple[Field, str, int, int], ...]
+#: A one-letter code for each field, for an engine that keeps every field's
+#: terms in one positional field (the embedded engine: ``2廣州``, ``jgwong2``).
+LETTER: dict[Field, str] = {
+    Field.CJK1: "1",
+    Field.CJK2: "2",
+    Field.WORD: "w",
+    Field.JYUTPING: "j",
+    Field.JYUTPING_TONELESS: "t",
+    Field.JYUTPING_WORD: "J",
+}
+
+
+class Columns(NamedTuple):
+    """The tokens of a text as parallel lists (what :func:`columns` gives).
+
+    Token ``k`` is ``(fields[k], terms[k], positions[k], starts[k], ends[k])``.
+    Lettered columns (:func:`columns`, for indexing) have only ``terms``, each
+    starting with its field's :data:`LETTER`, and ``positions``; ``fields``,
+    ``starts`` and ``ends`` are empty (an index needs no offsets: hits are
+    highlighted by analysing the stored text again). Building lists instead of
+    one tuple per token is what makes indexing cheap: most of the work is done
+    in C loops.
+    """
+
+    fields: list[Field]
+    terms: list[str]
+    positions: list[int]
+    starts: list[int]
+    ends: list[int]
+
+
+class _Reading(NamedTuple):
+    """One word's Jyutping, one entry per character (None: no reading)."""
+
+    toned: tuple[str | None, ...]
+    bare: tuple[str | None, ...]
+    joined: str  # the toneless syllables joined, for a word of two or more
 
 
 @lru_cache(maxsize=200_000)
-def _word_tokens(word: str) -> _WordTokens:
-    """The Jyutping tokens of one word (Hong Kong Traditional), relative to it."""
-    syllables = word_syllables(word)
-    entries: list[tuple[Field, str, int, int]] = []
-    for i, syllable in enumerate(syllables):
-        if syllable is not None:
-            entries.append((Field.JYUTPING, syllable, i, i))
-            entries.append((Field.JYUTPING_TONELESS, toneless(syllable), i, i))
-    if len(syllables) > 1 and None not in syllables:
-        joined = "".join(toneless(syllable) for syllable in syllables)
-        entries.append((Field.JYUTPING_WORD, joined, 0, len(syllables) - 1))
-    return tuple(entries)
+def _reading(word: str) -> _Reading:
+    """The Jyutping of one word (Hong Kong Traditional), character by character."""
+    toned = tuple(word_syllables(word))
+    bare = tuple(None if syllable is None else toneless(syllable) for syllable in toned)
+    joined = "".join(bare) if len(toned) > 1 and None not in toned else ""  # type: ignore[arg-type]
+    return _Reading(toned, bare, joined)
 
 
-_new_token = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__
 _make_token = partial(tuple.__new__, Token)  # Token from a tuple of its fields
 
 
-def _tokens(text: str, *, cjk: bool, jyutping: bool) -> list[Token]:
-    tokens: list[Token] = []
-    new = _new_token
+def _columns(text: str, *, cjk: bool, jyutping: bool, lettered: bool) -> Columns:
+    fields: list[Field] = []
+    terms: list[str] = []
+    positions: list[int] = []
+    starts_out: list[int] = []
+    ends_out: list[int] = []
+    offsets = not lettered
+    letter1, letter2, letter_word = (
+        LETTER[Field.CJK1],
+        LETTER[Field.CJK2],
+        LETTER[Field.WORD],
+    )
     # Jyutping reads the text in Hong Kong Traditional, converted phrase by
-    # phrase in one call (see archive.search.jyutping).
+    # phrase in one call (see archive.search.jyutping); it is read after the
+    # loop, for all the CJK characters at once.
     hong_kong = to_hong_kong(text) if jyutping else None
+    runs: list[str] = []  # each CJK run, as Jyutping reads it
+    char_positions: list[int] = []  # every CJK character's position ...
+    char_starts: list[int] = []  # ... and offsets (with offsets only)
+    char_ends: list[int] = []
     for chunk in chunks(text):
         position = chunk.position
         spans = chunk.spans
         if not chunk.is_cjk:
             if cjk:
                 start, end = spans[0]
-                tokens.append(
-                    new(Token, (Field.WORD, chunk.text, position, start, end))
-                )
+                if lettered:
+                    terms.append(letter_word + chunk.text)
+                else:
+                    fields.append(Field.WORD)
+                    terms.append(chunk.text)
+                    starts_out.append(start)
+                    ends_out.append(end)
+                positions.append(position)
             continue
         folded = chunk.text
         size = len(spans)
         first, last = spans[0][0], spans[-1][1]
-        if last - first == size:  # contiguous characters, the usual case
+        contiguous = last - first == size  # the usual case
+        if contiguous:
             starts: Sequence[int] = range(first, last)
             ends: Sequence[int] = range(first + 1, last + 1)
         else:
             starts = [start for start, _ in spans]
             ends = [end for _, end in spans]
         if cjk:
-            # Built with zip and map (C loops): these are most of the tokens.
-            positions = range(position, position + size)
-            tokens += map(
-                _make_token,
-                zip(
-                    repeat(Field.CJK1, size),
-                    folded,
-                    positions,
-                    starts,
-                    ends,
-                    strict=True,
-                ),
-            )
-            tokens += map(
-                _make_token,
-                zip(
-                    repeat(Field.CJK2, size - 1),
-                    map(add, folded, folded[1:]),
-                    positions[:-1],
-                    starts[:-1],
-                    ends[1:],
-                    strict=True,
-                ),
-            )
+            # Unigrams, then bigrams (at the position of their first character).
+            bigrams = map(add, folded, folded[1:])
+            if lettered:
+                terms += map(add, repeat(letter1, size), folded)
+                terms += map(add, repeat(letter2, size - 1), bigrams)
+            else:
+                fields += repeat(Field.CJK1, size)
+                fields += repeat(Field.CJK2, size - 1)
+                terms += folded
+                terms += bigrams
+                starts_out += starts
+                starts_out += starts[:-1]
+                ends_out += ends
+                ends_out += ends[1:]
+            positions += range(position, position + size)
+            positions += range(position, position + size - 1)
         if jyutping:
             if hong_kong is None:
                 run = "".join([text[start] for start in starts])
                 run = to_hong_kong(run) or run
-            elif last - first == size:
+            elif contiguous:
                 run = hong_kong[first:last]
             else:
                 run = "".join([hong_kong[start] for start in starts])
-            word_tokens = _word_tokens
-            tokens += [
-                new(Token, (field, term, position + k + i, starts[k + i], ends[k + j]))
-                for k, word in run_words(run)
-                for field, term, i, j in word_tokens(word)
-            ]
-    return tokens
+            runs.append(run)
+            char_positions += range(position, position + size)
+            if offsets:
+                char_starts += starts
+                char_ends += ends
+    if runs:
+        # The readings of every word, then of every character, in C loops.
+        words = list(map(itemgetter(1), chain.from_iterable(map(run_words, runs))))
+        readings = list(map(_reading, words))
+        toned = list(chain.from_iterable(map(itemgetter(0), readings)))
+        read = list(compress(range(len(toned)), toned))  # characters with a reading
+        count = len(read)
+        bare = chain.from_iterable(map(itemgetter(1), readings))
+        if lettered:
+            letter = LETTER[Field.JYUTPING]
+            terms += map(add, repeat(letter, count), compress(toned, toned))
+            letter = LETTER[Field.JYUTPING_TONELESS]
+            terms += map(add, repeat(letter, count), compress(bare, toned))
+        else:
+            fields += repeat(Field.JYUTPING, count)
+            fields += repeat(Field.JYUTPING_TONELESS, count)
+            terms += compress(toned, toned)
+            terms += compress(bare, toned)
+        at = list(map(char_positions.__getitem__, read))
+        positions += at
+        positions += at
+        if offsets:
+            at = list(map(char_starts.__getitem__, read))
+            starts_out += at
+            starts_out += at
+            at = list(map(char_ends.__getitem__, read))
+            ends_out += at
+            ends_out += at
+        # Words of two syllables or more, joined without tones.
+        letter = LETTER[Field.JYUTPING_WORD]
+        index = 0
+        for word, reading in zip(words, readings, strict=True):
+            if reading.joined:
+                if lettered:
+                    terms.append(letter + reading.joined)
+                else:
+                    fields.append(Field.JYUTPING_WORD)
+                    terms.append(reading.joined)
+                    starts_out.append(char_starts[index])
+                    ends_out.append(char_ends[index + len(word) - 1])
+                positions.append(char_positions[index])
+            index += len(word)
+    return Columns(fields, terms, positions, starts_out, ends_out)
+
+
+def columns(text: str) -> Columns:
+    """The tokens of a document's text as lettered columns, for indexing.
+
+    The same terms and positions as :func:`analyze` gives, in the same order,
+    each term prefixed with its field's :data:`LETTER`, without offsets (see
+    :class:`Columns`).
+    """
+    return _columns(text, cjk=True, jyutping=True, lettered=True)
+
+
+def _tokens(text: str, *, cjk: bool, jyutping: bool) -> list[Token]:
+    result = _columns(text, cjk=cjk, jyutping=jyutping, lettered=False)
+    return list(map(_make_token, zip(*result, strict=True)))
 
 
 def analyze(text: str, *, jyutping: bool = True) -> list[Token]:
@@ -424,8 +520,8 @@ def analyze(text: str, *, jyutping: bool = True) -> list[Token]:
             characters do not need them.
 
     Returns:
-        The tokens, each field's in order of position (chunk by chunk: the
-        unigrams and bigrams of a run, then its Jyutping);
+        The tokens, each field's in order of position (words, unigrams and
+        bigrams chunk by chunk, then the Jyutping of the whole text);
         ``text[token.start:token.end]`` is the stored text each stands for.
     """
     return _tokens(text, cjk=True, jyutping=jyutping)

@@ -127,11 +127,14 @@ def warm_up() -> None:
 
     Called as the WSGI application loads when ``SEARCH_WARM_AT_START`` is on,
     so no visitor's search waits for it (about 10 s; with gunicorn's
-    ``--preload``, before the workers fork, which then share it).
+    ``--preload``, before the workers fork, which then share it), and before
+    a reindex forks its analysis processes. It also loads pycantonese's
+    reading tables (the first :func:`word_syllables`).
     """
     _lexicon()
     _s2hk()
     syllable_inventory()
+    word_syllables("粵")
 
 
 def segment_words(run: str) -> list[str]:

@@ -10,10 +10,12 @@ from hypothesis import strategies as st
 
 from archive.search.analysis import (
     ANALYZER_VERSION,
+    LETTER,
     Field,
     analyze,
     analyzer_fingerprint,
     chunks,
+    columns,
     fold,
     load_table,
     search_variants,
@@ -193,6 +195,56 @@ def test_jyutping_tokens_share_positions_with_characters():
             assert text[token.start : token.end] == by_position[token.position]
     word = next(t for t in analyze(text) if t.term == "gwongzau")
     assert (word.position, text[word.start : word.end]) == (1, "廣州")
+
+
+def test_jyutping_offsets_skip_the_spaces_inside_a_run():
+    text = "我哋 去廣\n州，飲 茶"
+    tokens = analyze(text)
+    toned = [(t.term, text[t.start : t.end]) for t in tokens if t.field == "jyutping"]
+    assert toned == [
+        ("ngo5", "我"),
+        ("dei6", "哋"),
+        ("heoi3", "去"),
+        ("gwong2", "廣"),
+        ("zau1", "州"),
+        ("jam2", "飲"),
+        ("caa4", "茶"),
+    ]
+    words = {
+        t.term: (t.position, text[t.start : t.end])
+        for t in tokens
+        if t.field == Field.JYUTPING_WORD
+    }
+    assert words["gwongzau"] == (3, "廣\n州")
+    assert words["ngodei"] == (0, "我哋")
+
+
+INDEXED_TEXTS = [
+    "阿爺成日話廣州嘅茶樓以前好多人飲茶",
+    "我哋 去廣\n州，飲 茶。Café 1938年",
+    "⼈之初，東濠涌 𠮶啲嘢攞咗返嚟",
+    "銀行行長喺西關講「粵劇」同 Cantonese opera",
+    "",
+    "🙂！",
+]
+
+
+@pytest.mark.parametrize("text", INDEXED_TEXTS)
+def test_columns_are_the_analyzers_terms_lettered_without_offsets(text):
+    indexed = columns(text)
+    expected = sorted((LETTER[t.field] + t.term, t.position) for t in analyze(text))
+    assert sorted(zip(indexed.terms, indexed.positions, strict=True)) == expected
+    assert indexed.fields == indexed.starts == indexed.ends == []
+
+
+@pytest.mark.parametrize("text", INDEXED_TEXTS)
+def test_each_terms_positions_rise_in_token_order(text):
+    # tantivy delta-encodes a term's positions in the order it is given them.
+    seen: dict[str, int] = {}
+    indexed = columns(text)
+    for term, position in zip(indexed.terms, indexed.positions, strict=True):
+        assert position >= seen.get(term, -1)
+        seen[term] = position
 
 
 def test_queries_can_skip_jyutping():

@@ -5,10 +5,17 @@ from __future__ import annotations
 import datetime
 import fcntl
 import multiprocessing
+import pickle
 
 import pytest
 
-from archive.search.embedded import EmbeddedEngine
+from archive.search.embedded import (
+    EmbeddedEngine,
+    _packed_chunk,
+    pack,
+    prepared,
+    unpack,
+)
 from archive.search.engine import (
     AccessScope,
     EngineRequest,
@@ -20,13 +27,17 @@ from archive.search.query import parse
 PUBLIC = AccessScope(frozenset({"public"}), datetime.date(2026, 11, 29))
 
 
-def doc(key: str, body: str) -> SearchDocument:
-    return SearchDocument(key=key, type="segment", title="", body=body)
+def doc(key: str, body: str, title: str = "") -> SearchDocument:
+    return SearchDocument(key=key, type="segment", title=title, body=body)
 
 
 def keys(engine, q: str) -> list[str]:
     result = engine.search(EngineRequest(query=parse(q), scope=PUBLIC, limit=100))
     return sorted(hit.document.key for hit in result.hits)
+
+
+def total(engine, q: str) -> int:
+    return engine.search(EngineRequest(query=parse(q), scope=PUBLIC, limit=0)).total
 
 
 def test_a_write_waits_for_the_writer_another_process_holds(tmp_path):
@@ -94,13 +105,52 @@ def test_a_failed_rebuild_leaves_the_live_index_as_it_was(tmp_path):
 
 def test_parallel_analysis_indexes_the_same_as_one_process(tmp_path):
     texts = [f"第{i}段：我哋喺西關嘅茶樓飲茶，講起{i}年嘅廣州。" for i in range(1200)]
+    # Titles shared by runs of documents, as a recording's segments share it,
+    # across the chunks the workers are given.
+    titles = ["陳伯講荔枝灣", "黃婆婆講沙面", ""]
+    documents = [doc(str(i), t, titles[(i // 300) % 3]) for i, t in enumerate(texts)]
     one = EmbeddedEngine(tmp_path / "one")
     many = EmbeddedEngine(tmp_path / "many")
-    one.replace_all([doc(str(i), t) for i, t in enumerate(texts)], workers=1)
-    many.replace_all([doc(str(i), t) for i, t in enumerate(texts)], workers=2)
-    for q in ("茶樓", "gwongzau", '"1199年"', "我們"):
+    one.replace_all(documents, workers=1)
+    many.replace_all(documents, workers=2)
+    for q in (
+        "茶樓",
+        "gwongzau",
+        '"1199年"',
+        "我們",
+        "荔枝灣",
+        "沙面",
+        "saamin",
+        "popo",
+    ):
         assert keys(one, q) == keys(many, q)
     assert keys(many, '"1199年"') == ["1199"]
+    for engine in (one, many):
+        assert total(engine, "荔枝灣") == 600
+        assert total(engine, "saa1 min6") == total(engine, "popo") == 300
+        assert total(engine, "飲茶") == 1200
+
+
+def test_a_prepared_document_crosses_processes_unchanged():
+    document = doc("a", "我哋 去廣\n州，飲茶。Café 1938年", "陳伯講荔枝灣")
+    ready = prepared(document)
+    assert ready.body is not None and ready.body.terms
+    again = unpack(pickle.loads(pickle.dumps(pack(ready))))
+    assert again.stored == ready.stored
+    for before, after in ((ready.title, again.title), (ready.body, again.body)):
+        assert after is not None and before is not None
+        assert after.terms == before.terms
+        assert list(after.positions) == before.positions
+    assert unpack(pack(prepared(doc("b", "")))).body is None
+
+
+def test_a_title_repeated_in_a_chunk_is_packed_once():
+    chunk = [doc(str(i), f"第{i}段", "陳伯講荔枝灣") for i in range(3)]
+    packed = _packed_chunk(chunk)
+    assert packed[0][1] is packed[1][1] is packed[2][1]
+    assert packed[0][2] != packed[1][2]
+    again = pickle.loads(pickle.dumps(packed))
+    assert again[0][1] is again[2][1]
 
 
 def test_an_index_built_by_another_analyzer_says_it_is_stale(tmp_path):
