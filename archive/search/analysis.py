@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from importlib import resources
 from itertools import chain, compress, repeat
-from operator import add, itemgetter
+from operator import add, itemgetter, sub
 from typing import NamedTuple
 
 from archive.search.jyutping import run_words, to_hong_kong, toneless, word_syllables
@@ -337,6 +337,11 @@ LETTER: dict[Field, str] = {
 }
 
 
+#: The letter of a pair of neighbouring toned syllables joined (``pgwong2zau1``),
+#: which :func:`columns` gives in place of the toneless syllables.
+PAIR_LETTER = "p"
+
+
 class Columns(NamedTuple):
     """The tokens of a text as parallel lists (what :func:`columns` gives).
 
@@ -458,21 +463,25 @@ def _columns(text: str, *, cjk: bool, jyutping: bool, lettered: bool) -> Columns
         toned = list(chain.from_iterable(map(itemgetter(0), readings)))
         read = list(compress(range(len(toned)), toned))  # characters with a reading
         count = len(read)
-        bare = chain.from_iterable(map(itemgetter(1), readings))
+        at = list(map(char_positions.__getitem__, read))
         if lettered:
-            letter = LETTER[Field.JYUTPING]
-            terms += map(add, repeat(letter, count), compress(toned, toned))
-            letter = LETTER[Field.JYUTPING_TONELESS]
-            terms += map(add, repeat(letter, count), compress(bare, toned))
+            # Toned syllables, and each pair of neighbours joined (no toneless
+            # syllables: see columns()).
+            syllables = list(compress(toned, toned))
+            terms += map(add, repeat(LETTER[Field.JYUTPING], count), syllables)
+            positions += at
+            adjacent = list(map((1).__eq__, map(sub, at[1:], at)))
+            pairs = compress(map(add, syllables, syllables[1:]), adjacent)
+            terms += map(add, repeat(PAIR_LETTER), pairs)
+            positions += compress(at, adjacent)
         else:
+            bare = chain.from_iterable(map(itemgetter(1), readings))
             fields += repeat(Field.JYUTPING, count)
             fields += repeat(Field.JYUTPING_TONELESS, count)
             terms += compress(toned, toned)
             terms += compress(bare, toned)
-        at = list(map(char_positions.__getitem__, read))
-        positions += at
-        positions += at
-        if offsets:
+            positions += at
+            positions += at
             at = list(map(char_starts.__getitem__, read))
             starts_out += at
             starts_out += at
@@ -497,11 +506,17 @@ def _columns(text: str, *, cjk: bool, jyutping: bool, lettered: bool) -> Columns
 
 
 def columns(text: str) -> Columns:
-    """The tokens of a document's text as lettered columns, for indexing.
+    """The terms of a document's text for an index of lettered terms (the embedded engine).
 
-    The same terms and positions as :func:`analyze` gives, in the same order,
-    each term prefixed with its field's :data:`LETTER`, without offsets (see
-    :class:`Columns`).
+    :func:`analyze`'s terms and positions, in the same order, each prefixed
+    with its field's :data:`LETTER`, without offsets (see :class:`Columns`),
+    with one difference in the Jyutping: each pair of neighbouring toned
+    syllables is joined into one term (:data:`PAIR_LETTER`, ``pgwong2zau1``, at
+    the position of the first), and the toneless syllables are left out, so
+    the number of terms stays the same. A query of syllables is then a phrase
+    of pairs, and two syllables a single term, instead of a phrase over two of
+    the commonest terms of the index; a toneless syllable is matched by a
+    regular expression over the toned ones (``gwong[1-6]``).
     """
     return _columns(text, cjk=True, jyutping=True, lettered=True)
 

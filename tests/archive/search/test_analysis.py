@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from archive.search.analysis import (
     ANALYZER_VERSION,
     LETTER,
+    PAIR_LETTER,
     Field,
     analyze,
     analyzer_fingerprint,
@@ -230,11 +231,32 @@ INDEXED_TEXTS = [
 
 
 @pytest.mark.parametrize("text", INDEXED_TEXTS)
-def test_columns_are_the_analyzers_terms_lettered_without_offsets(text):
+def test_columns_are_the_analyzers_terms_lettered_with_pairs_for_toneless(text):
     indexed = columns(text)
-    expected = sorted((LETTER[t.field] + t.term, t.position) for t in analyze(text))
-    assert sorted(zip(indexed.terms, indexed.positions, strict=True)) == expected
+    tokens = analyze(text)
+    toned = {t.position: t.term for t in tokens if t.field == Field.JYUTPING}
+    expected = [
+        (LETTER[t.field] + t.term, t.position)
+        for t in tokens
+        if t.field != Field.JYUTPING_TONELESS
+    ]
+    expected += [
+        (PAIR_LETTER + syllable + toned[position + 1], position)
+        for position, syllable in toned.items()
+        if position + 1 in toned
+    ]
+    assert sorted(zip(indexed.terms, indexed.positions, strict=True)) == sorted(
+        expected
+    )
     assert indexed.fields == indexed.starts == indexed.ends == []
+
+
+def test_pairs_join_neighbours_only():
+    # Across a space: neighbours. Across punctuation or a Latin word: not.
+    assert [t for t in columns("廣 州，茶樓abc飲").terms if t.startswith("p")] == [
+        "pgwong2zau1",
+        "pcaa4lau4",
+    ]
 
 
 @pytest.mark.parametrize("text", INDEXED_TEXTS)

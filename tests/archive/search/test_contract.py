@@ -156,6 +156,28 @@ def test_jyutping_with_and_without_tones(corpus):
     assert "a" not in keys(corpus, "gwongzau")
 
 
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("sai1 gwaan1", {"a", "b"}),  # 西關, not 關於西方
+        ("saigwaan", {"a", "b"}),
+        ("caa4 lau4", {"a", "b"}),  # 茶樓, not 茶葉 ... 樓船
+        ("caa lau", {"a", "b"}),
+        ("caa4 lau4 jam2 caa4", {"a"}),
+        ("caa lau jam caa", {"a"}),
+        ("jat heoi sai", {"a"}),  # 成日去西關: across words, a sixth tone
+        ("gwong2 zau", {"c", "d", "f"}),  # toned and toneless mixed
+        ("fong1", {"e"}),
+        ("zan6 sing4", set()),  # 嗰陣，成日: not across the comma
+        ("lau4 lau4", set()),  # 茶樓，樓下
+        ("zansing", set()),
+        ("茶 -saigwaan", {"d", "e"}),
+    ],
+)
+def test_jyutping_finds_exactly_the_runs_it_reads(corpus, q, expected):
+    assert set(keys(corpus, q)) == expected
+
+
 def test_colloquial_and_standard_forms_find_each_other(corpus):
     colloquial = keys(corpus, "我哋")
     standard = keys(corpus, "我們")

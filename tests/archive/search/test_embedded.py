@@ -9,6 +9,7 @@ import pickle
 
 import pytest
 
+from archive.search.analysis import Field
 from archive.search.embedded import (
     EmbeddedEngine,
     _packed_chunk,
@@ -22,7 +23,7 @@ from archive.search.engine import (
     EngineUnavailable,
     SearchDocument,
 )
-from archive.search.query import parse
+from archive.search.query import Alternative, Clause, Query, Source, Term, parse
 
 PUBLIC = AccessScope(frozenset({"public"}), datetime.date(2026, 11, 29))
 
@@ -175,3 +176,36 @@ def test_a_missing_index_answers_empty_and_a_missing_generation_says_what_to_do(
     with pytest.raises(EngineUnavailable, match="reindex"):
         fresh.search(EngineRequest(query=parse("粵劇"), scope=PUBLIC))
     assert fresh.health()["ok"] is False
+
+
+def _reading_query(*syllables: tuple[str, int]) -> Query:
+    """A clause of one Jyutping alternative, as no parser makes it today."""
+    terms = tuple(
+        Term(
+            Field.JYUTPING if text[-1].isdigit() else Field.JYUTPING_TONELESS,
+            text,
+            offset,
+        )
+        for text, offset in syllables
+    )
+    alternative = Alternative(terms, len(terms) > 1, Source.JYUTPING, "")
+    return Query(raw="", must=(Clause("", (alternative,)),))
+
+
+@pytest.mark.parametrize(
+    ("syllables", "expected"),
+    [
+        ((("gwong", 0),), ["a", "b"]),  # one toneless syllable: gwong2 and gwong1
+        ((("gwong2", 0),), ["a"]),
+        ((("gwong2", 0), ("dung1", 2)), ["a"]),  # 廣?東: not one run
+        ((("gwong", 0), ("zau", 2)), []),
+        ((("gwong", 0), ("dung", 2)), ["a", "b"]),
+    ],
+)
+def test_readings_the_parser_does_not_make_are_still_answered(
+    tmp_path, syllables, expected
+):
+    engine = EmbeddedEngine(tmp_path / "index")
+    engine.index([doc("a", "廣州東山"), doc("b", "光大東門")])
+    request = EngineRequest(query=_reading_query(*syllables), scope=PUBLIC, limit=10)
+    assert sorted(h.document.key for h in engine.search(request).hits) == expected
