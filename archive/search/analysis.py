@@ -57,7 +57,6 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from importlib import resources
 from itertools import chain, compress, repeat
@@ -101,8 +100,7 @@ class Token(NamedTuple):
     end: int
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
+class Chunk(NamedTuple):
     """A run of CJK characters that bigram together, or one word.
 
     Attributes:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import islice, product
 
 from archive.dates import parse_date_or_none
@@ -514,7 +514,7 @@ class _Parser:
             # one text, so offsets within a clause that spans terms increase.
             last = self.bare[-1]
             base = last.position + (len(last.text) if last.is_cjk else 1)
-            parts = [replace(chunk, position=chunk.position + base) for chunk in parts]
+            parts = [chunk._replace(position=chunk.position + base) for chunk in parts]
         self.bare += parts
 
     def filter(self, match: re.Match, end: int, *, negated: bool) -> int:
