@@ -119,6 +119,14 @@ def chromium(chromium_path):
             yield browser
         finally:
             browser.close()
+            # Connections opened while Playwright's loop ran in this thread are
+            # not the ones the test database's teardown closes: close them
+            # here, or PostgreSQL refuses to drop the database at the end of
+            # the run ("being accessed by other users"; seen after
+            # tests/transcription/test_public_browser.py run alone).
+            from django.db import connections
+
+            connections.close_all()
 
 
 # -- The sample archive ----------------------------------------------------------
