@@ -499,8 +499,6 @@ def indexing_breakdown(documents: list, temp: Path) -> list[tuple[str, float]]:
     """
     import pickle
 
-    import tantivy
-
     from archive.search import embedded
     from archive.search.analysis import analyze
 
@@ -523,25 +521,23 @@ def indexing_breakdown(documents: list, temp: Path) -> list[tuple[str, float]]:
     ready = [embedded.prepared(document) for document in sample]
     steps.append(
         (
-            "embedded.prepared(): lettered columns of title and body, stored JSON",
+            "embedded.prepared(): each text's sequences per kind, stored JSON",
             clock() - t0,
         )
     )
     t0 = clock()
-    packed = pickle.loads(pickle.dumps([embedded.pack(entry) for entry in ready]))
+    ready = pickle.loads(pickle.dumps(ready))
     pickle.loads(pickle.dumps(sample))
-    steps.append(
-        ("packing and pickling to and from the analysis processes", clock() - t0)
-    )
+    steps.append(("pickling to and from the analysis processes", clock() - t0))
     t0 = clock()
     built = [
-        embedded.tantivy_document(document, embedded.unpack(entry))
-        for document, entry in zip(sample, packed, strict=True)
+        embedded.tantivy_document(document, entry)
+        for document, entry in zip(sample, ready, strict=True)
     ]
-    steps.append(("unpack, embedded.tantivy_document(): tokens, fields", clock() - t0))
+    steps.append(("embedded.tantivy_document(): fields", clock() - t0))
     folder = temp / "breakdown-index"
     folder.mkdir()
-    index = tantivy.Index(embedded.schema_build(), path=str(folder))
+    index = embedded.tantivy_index(embedded.schema_build(), folder, reuse=False)
     writer = index.writer(64_000_000, 1)
     t0 = clock()
     for document in built:

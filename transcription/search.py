@@ -23,12 +23,15 @@ from transcription.selectors import READABLE_STATUSES
 from transcription.services.consent import closed_ranges_by_item
 
 
-def _closed_gates(segment: Segment, ranges: list[ClosedRange], today) -> list[Gate]:
+def _closed_gates(
+    start: float, end: float, ranges: list[ClosedRange], today
+) -> list[Gate]:
+    """The gates of the closed passages overlapping ``start``..``end``."""
     gates = []
     for closed in ranges:
         if closed.until is not None and closed.until <= today:
             continue
-        if closed.start < segment.end and closed.end > segment.start:
+        if closed.start < end and closed.end > start:
             if closed.until is None:
                 gates.append(Gate(AccessLevel.STAFF))
             else:
@@ -66,24 +69,29 @@ def transcript_documents(
     if asset_gate is not None:
         base.append(asset_gate)
     speaker_title = item.title
-    for segment in transcript.segments.order_by("start", "pk"):
-        if not segment.text.strip():
+    # Rows, not model instances: a reindex reads every segment, and building
+    # a model object for each cost more than the rest of this loop.
+    rows = transcript.segments.order_by("start", "pk").values_list(
+        "pk", "text", "start", "end", "speaker", "access_level"
+    )
+    for pk, text, start, end, speaker, access_level in rows:
+        if not text.strip():
             continue
         gates = list(base)
-        if segment.access_level:
-            gates.append(Gate(segment.access_level))
-        gates += _closed_gates(segment, ranges, today)
-        start = int(segment.start)
+        if access_level:
+            gates.append(Gate(access_level))
+        if ranges:
+            gates += _closed_gates(start, end, ranges, today)
         yield SearchDocument(
-            key=f"segment:{segment.pk}",
+            key=f"segment:{pk}",
             type="segment",
             title=speaker_title,
-            body=segment.text,
+            body=text,
             gates=tuple(_strictest(gates)),
-            start=round(segment.start, 3),
-            end=round(segment.end, 3),
-            speaker=segment.speaker,
-            url=f"/items/{item.public_id}/?t={start}",
+            start=round(start, 3),
+            end=round(end, 3),
+            speaker=speaker,
+            url=f"/items/{item.public_id}/?t={int(start)}",
             extra={
                 "transcript": transcript.public_id,
                 "primary": transcript.is_primary,

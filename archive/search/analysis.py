@@ -376,10 +376,52 @@ def _reading(word: str) -> _Reading:
     return _Reading(toned, bare, joined)
 
 
+#: :func:`sequences`: the kinds of term, a position with no term of a kind, and
+#: what joins a sequence's terms (the analyzer drops control characters, and
+#: every term is its letter and at least one character more, so no term is
+#: GAP or holds SEPARATOR).
+SEQUENCE_KINDS = ("1", "2", "j", "p")
+GAP = "_"
+SEPARATOR = "\x1f"
+
 _make_token = partial(tuple.__new__, Token)  # Token from a tuple of its fields
 
 
-def _columns(text: str, *, cjk: bool, jyutping: bool, lettered: bool) -> Columns:
+def _pad(slots: list[str], position: int) -> None:
+    """Fill ``slots`` with gaps up to ``position`` (never back over a term)."""
+    if position < len(slots):
+        raise ValueError(f"two terms of one kind at position {position}")
+    slots += repeat(GAP, position - len(slots))
+
+
+def _place_readings(
+    slots: tuple[list[str], ...], toned: list[str | None], at: list[int]
+) -> None:
+    """Toned syllables and pairs of neighbours into their sequences (see :func:`sequences`).
+
+    ``at`` holds the rising positions of the characters with a reading.
+    """
+    syllables = list(compress(toned, toned))
+    held = slots[2]
+    _pad(held, at[-1] + 1)
+    any(map(held.__setitem__, at, map(add, repeat(LETTER[Field.JYUTPING]), syllables)))
+    adjacent = list(map((1).__eq__, map(sub, at[1:], at)))
+    paired = list(compress(at, adjacent))
+    if paired:
+        held = slots[3]
+        _pad(held, paired[-1] + 1)
+        pairs = compress(map(add, syllables, syllables[1:]), adjacent)
+        any(map(held.__setitem__, paired, map(add, repeat(PAIR_LETTER), pairs)))
+
+
+def _columns(
+    text: str,
+    *,
+    cjk: bool,
+    jyutping: bool,
+    lettered: bool,
+    slots: tuple[list[str], ...] | None = None,
+) -> Columns:
     fields: list[Field] = []
     terms: list[str] = []
     positions: list[int] = []
@@ -405,6 +447,10 @@ def _columns(text: str, *, cjk: bool, jyutping: bool, lettered: bool) -> Columns
         if not chunk.is_cjk:
             if cjk:
                 start, end = spans[0]
+                if slots is not None:
+                    _pad(slots[0], position)
+                    slots[0].append(letter_word + chunk.text)
+                    continue
                 if lettered:
                     terms.append(letter_word + chunk.text)
                 else:
@@ -427,7 +473,14 @@ def _columns(text: str, *, cjk: bool, jyutping: bool, lettered: bool) -> Columns
         if cjk:
             # Unigrams, then bigrams (at the position of their first character).
             bigrams = map(add, folded, folded[1:])
-            if lettered:
+            if slots is not None:
+                one, two = slots[0], slots[1]
+                _pad(one, position)
+                one += map(add, repeat(letter1, size), folded)
+                if size > 1:
+                    _pad(two, position)
+                    two += map(add, repeat(letter2, size - 1), bigrams)
+            elif lettered:
                 terms += map(add, repeat(letter1, size), folded)
                 terms += map(add, repeat(letter2, size - 1), bigrams)
             else:
@@ -439,8 +492,9 @@ def _columns(text: str, *, cjk: bool, jyutping: bool, lettered: bool) -> Columns
                 starts_out += starts[:-1]
                 ends_out += ends
                 ends_out += ends[1:]
-            positions += range(position, position + size)
-            positions += range(position, position + size - 1)
+            if slots is None:
+                positions += range(position, position + size)
+                positions += range(position, position + size - 1)
         if jyutping:
             if hong_kong is None:
                 run = "".join([text[start] for start in starts])
@@ -462,7 +516,10 @@ def _columns(text: str, *, cjk: bool, jyutping: bool, lettered: bool) -> Columns
         read = list(compress(range(len(toned)), toned))  # characters with a reading
         count = len(read)
         at = list(map(char_positions.__getitem__, read))
-        if lettered:
+        if slots is not None:
+            if count:
+                _place_readings(slots, toned, at)
+        elif lettered:
             # Toned syllables, and each pair of neighbours joined (no toneless
             # syllables: see columns()).
             syllables = list(compress(toned, toned))
@@ -489,8 +546,13 @@ def _columns(text: str, *, cjk: bool, jyutping: bool, lettered: bool) -> Columns
         # Words of two syllables or more, joined without tones.
         letter = LETTER[Field.JYUTPING_WORD]
         index = 0
+        joined: list[str] = []
         for word, reading in zip(words, readings, strict=True):
             if reading.joined:
+                if slots is not None:
+                    joined.append(letter + reading.joined)
+                    index += len(word)
+                    continue
                 if lettered:
                     terms.append(letter + reading.joined)
                 else:
@@ -500,6 +562,9 @@ def _columns(text: str, *, cjk: bool, jyutping: bool, lettered: bool) -> Columns
                     ends_out.append(char_ends[index + len(word) - 1])
                 positions.append(char_positions[index])
             index += len(word)
+        if slots is not None and joined:
+            # Never in a phrase: after the characters, weighed by their length.
+            slots[0].extend((GAP, *joined))
     return Columns(fields, terms, positions, starts_out, ends_out)
 
 
@@ -517,6 +582,24 @@ def columns(text: str) -> Columns:
     regular expression over the toned ones (``gwong[1-6]``).
     """
     return _columns(text, cjk=True, jyutping=True, lettered=True)
+
+
+def sequences(text: str) -> tuple[str, ...] | None:
+    """:func:`columns`' terms as one string per kind, for positional fields.
+
+    Per kind of :data:`SEQUENCE_KINDS` (unigrams with Latin words, bigrams,
+    toned syllables, pairs), its terms joined by :data:`SEPARATOR`, the term
+    at each position or :data:`GAP`; words' joined readings (``Jgwongzau``,
+    never in a phrase) follow the first kind's terms after a gap. An index
+    splits the strings itself (the embedded engine: one field per kind),
+    which costs far less than a token object per term. None for a text with
+    no terms.
+    """
+    slots: tuple[list[str], ...] = ([], [], [], [])
+    _columns(text, cjk=True, jyutping=True, lettered=True, slots=slots)
+    if not slots[0]:
+        return None
+    return tuple(map(SEPARATOR.join, slots))
 
 
 def _tokens(text: str, *, cjk: bool, jyutping: bool) -> list[Token]:

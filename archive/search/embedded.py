@@ -10,19 +10,29 @@ on every run. It takes our analyzer's tokens as they are
 (:mod:`archive.search.analysis`) decides every term and phrases work across
 the analyzer's fields.
 
-**Layout.** Each of a document's two texts (``title``, ``body``) is one
-positional field holding every analyzer token with a one-letter field prefix
-(``2廣州`` a bigram, ``1廣`` a unigram, ``wcafe`` a word, ``jgwong2``,
-``pgwong2zau1``, ``Jgwongzau`` Jyutping), at the analyzer's positions
-(:func:`archive.search.analysis.columns`). Jyutping is indexed as toned
-syllables and pairs of neighbouring ones: a query of syllables is a phrase
-of pairs (one term for two syllables), and a toneless syllable a regular
-expression over the toned ones (``pgwong[1-6]zau[1-6]``). A phrase over two
-single syllables had to check the positions of every segment holding both,
-and common syllables are in thousands; pairs took the Jyutping queries' p99
-from about 7 ms to under 2.5 ms at 100,000 segments (docs/performance.md).
-Facets, filters and sort keys are fast fields, access gates indexed terms;
-the whole :class:`~archive.search.engine.SearchDocument` is stored as JSON.
+**Layout.** Each of a document's texts (``title`` or ``context``, and
+``body``) has one positional field per kind of term (:data:`KINDS`):
+``body_1`` unigrams and Latin words (``1廣``, ``wcafe``), ``body_2`` bigrams
+(``2廣州``), ``body_j`` toned syllables (``jgwong2``), ``body_p`` pairs of
+neighbouring toned syllables (``pgwong2zau1``), each term at its analyzer
+position (:func:`archive.search.analysis.columns`; the one-letter prefix is
+kept). A word's joined toneless reading (``Jgwongzau``), never part of a
+phrase, follows the characters in ``body_1``, so it is weighed by the length
+of the whole text. The fields take plain strings (:func:`sequences`), split by
+tantivy's own tokenizer: building a token object per term in Python, which
+tantivy then serialised and parsed again, had been most of the writing
+process's time (issue 7: 2,900 to about 3,400 segments/s). A phrase mixing
+bigrams with characters or words is asked as the phrase of its characters.
+
+Jyutping is indexed as toned syllables and pairs of neighbouring ones: a
+query of syllables is a phrase of pairs (one term for two syllables), and a
+toneless syllable a regular expression over the toned ones
+(``pgwong[1-6]zau[1-6]``). A phrase over two single syllables had to check
+the positions of every segment holding both, and common syllables are in
+thousands; pairs took the Jyutping queries' p99 from about 7 ms to under 2.5
+ms at 100,000 segments (docs/performance.md). Facets, filters and sort keys
+are fast fields, access gates indexed terms; the whole
+:class:`~archive.search.engine.SearchDocument` is stored as JSON.
 
 **One writer.** tantivy allows one writer per index. In production every
 write reaches the engine through the Celery task queue ``search``
@@ -52,11 +62,10 @@ import shutil
 import threading
 import time
 import uuid
-from array import array
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import fields
-from itertools import islice, repeat
+from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 from typing import NamedTuple
@@ -64,12 +73,14 @@ from typing import NamedTuple
 import tantivy
 
 from archive.search.analysis import (
+    GAP,
     LETTER,
     PAIR_LETTER,
-    Columns,
+    SEPARATOR,
+    SEQUENCE_KINDS,
     Field,
     analyzer_fingerprint,
-    columns,
+    sequences,
 )
 from archive.search.engine import (
     CONTEXT_BOOST,
@@ -94,7 +105,7 @@ logger = logging.getLogger(__name__)
 
 #: Raised whenever the schema or the term layout changes (a different value
 #: means the index must be rebuilt; ``reindex`` does it).
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 
 #: The one-letter prefix of each analyzer field in the positional fields
 #: (the analyzer's :data:`~archive.search.analysis.LETTER`).
@@ -105,6 +116,49 @@ KEYWORD_FIELDS = FACET_FIELDS
 
 #: Documents analysed per batch handed to a worker process.
 CHUNK = 500
+
+#: The kinds of term, one positional field each per text (the analyzer's
+#: sequences): unigrams and Latin words (one position each; words' joined
+#: readings after them), bigrams, toned syllables, pairs of syllables. A
+#: term's first letter names its kind.
+KINDS = SEQUENCE_KINDS
+KIND_OF: dict[str, str] = {
+    LETTER[Field.CJK1]: "1",
+    LETTER[Field.WORD]: "1",
+    LETTER[Field.JYUTPING_WORD]: "1",
+    LETTER[Field.CJK2]: "2",
+    LETTER[Field.JYUTPING]: "j",
+    PAIR_LETTER: "p",
+}
+
+#: The texts of a document; each has one positional field per kind.
+TEXTS = ("title", "context", "body")
+TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    text: tuple(f"{text}_{kind}" for kind in KINDS) for text in TEXTS
+}
+
+#: The tokenizer of the positional fields (registered on every index opened):
+#: it splits a sequence at SEPARATOR and drops the GAPs, keeping their
+#: positions, so phrases never run across them.
+SEQUENCE = "sequence"
+
+
+def _sequence_analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(f"[^{SEPARATOR}]+"))
+        .filter(tantivy.Filter.custom_stopword([GAP]))
+        .build()
+    )
+
+
+def tantivy_index(
+    schema: tantivy.Schema, folder: Path, *, reuse: bool
+) -> tantivy.Index:
+    """A tantivy index on disk, with the positional fields' tokenizer registered."""
+    index = tantivy.Index(schema, path=str(folder), reuse=reuse)
+    index.register_tokenizer(SEQUENCE, _sequence_analyzer())
+    return index
+
 
 _WRITER_HEAP = 64_000_000
 _NO_DATE_ASC = 10**6
@@ -125,9 +179,11 @@ def schema_build() -> tantivy.Schema:
     # Sort keys: read from their fast columns only.
     builder.add_integer_field("date_asc", fast=True)
     builder.add_integer_field("date_desc", fast=True)
-    builder.add_text_field("title", tokenizer_name="raw", index_option="position")
-    builder.add_text_field("context", tokenizer_name="raw", index_option="position")
-    builder.add_text_field("body", tokenizer_name="raw", index_option="position")
+    for names in TEXT_FIELDS.values():
+        for name in names:
+            builder.add_text_field(
+                name, tokenizer_name=SEQUENCE, index_option="position"
+            )
     builder.add_bytes_field("doc", stored=True)
     return builder.build()
 
@@ -161,84 +217,54 @@ def document_from_json(raw: bytes) -> SearchDocument:
     return SearchDocument(**data)
 
 
+#: One text's terms as the index takes them (:func:`analysis.sequences`).
+Sequences = tuple[str, ...]
+
+
 class Prepared(NamedTuple):
     """What indexing a document needs besides the document: its stored JSON and
-    the lettered tokens of its title and body (:func:`analysis.columns`)."""
+    the :func:`sequences` of its title and body (None: the text is empty).
+
+    Strings and bytes only: it crosses between processes cheaply (a list of
+    small tuples had cost a third of the indexing time to pickle).
+    """
 
     stored: bytes
-    title: Columns | None
-    body: Columns | None
+    title: Sequences | None
+    body: Sequences | None
 
 
-def _columns_of(text: str) -> Columns | None:
-    return columns(text) if text else None
+def _sequences_of(text: str) -> Sequences | None:
+    return sequences(text) if text else None
 
 
 def prepared(document: SearchDocument) -> Prepared:
     """Analyse one document for indexing (the costly part: runs in worker processes)."""
     return Prepared(
         document_to_json(document),
-        _columns_of(document.title),
-        _columns_of(document.body),
+        _sequences_of(document.title),
+        _sequences_of(document.body),
     )
 
 
-#: Terms are joined with this character to cross between processes; the
-#: analyzer drops control characters, so no term holds it.
-_TERM_SEPARATOR = "\x1f"
-
-#: A prepared document between processes: the stored JSON, then per text the
-#: joined terms and an array of their positions (or None).
-Packed = tuple[bytes, tuple[str, array] | None, tuple[str, array] | None]
-
-
-def _pack_columns(value: Columns | None) -> tuple[str, array] | None:
-    if value is None:
-        return None
-    return _TERM_SEPARATOR.join(value.terms), array("I", value.positions)
-
-
-def _unpack_columns(value: tuple[str, array] | None) -> Columns | None:
-    if value is None:
-        return None
-    joined, positions = value
-    terms = joined.split(_TERM_SEPARATOR) if joined else []
-    return Columns([], terms, positions, [], [])
-
-
-def pack(value: Prepared) -> Packed:
-    """A prepared document in a form that crosses processes cheaply.
-
-    A list of small tuples costs far more to pickle than one string and one
-    array of integers; this was a third of the indexing time.
-    """
-    return value.stored, _pack_columns(value.title), _pack_columns(value.body)
-
-
-def unpack(value: Packed) -> Prepared:
-    """The :class:`Prepared` that :func:`pack` was given."""
-    stored, title, body = value
-    return Prepared(stored, _unpack_columns(title), _unpack_columns(body))
-
-
-def _packed_chunk(documents: list[SearchDocument]) -> list[Packed]:
-    """Prepare and pack a chunk; a title shared by documents is analysed once.
+def _prepared_chunk(documents: list[SearchDocument]) -> list[Prepared]:
+    """Prepare a chunk; a title shared by documents is analysed once.
 
     Segments carry their recording's title, so titles repeat hundreds of
-    times: the same packed object is returned for each, and pickling sends it
-    once (its memo), which lets the writing side recognise it too.
+    times: the same object is returned for each, and pickling sends it once
+    (its memo).
     """
-    titles: dict[str, tuple[str, array] | None] = {}
+    titles: dict[str, Sequences | None] = {}
     result = []
     for document in documents:
         title = document.title
         if title not in titles:
-            titles[title] = _pack_columns(_columns_of(title))
+            titles[title] = _sequences_of(title)
         result.append(
-            (
+            Prepared(
                 document_to_json(document),
                 titles[title],
-                _pack_columns(_columns_of(document.body)),
+                _sequences_of(document.body),
             )
         )
     return result
@@ -251,27 +277,14 @@ def _worker_start() -> None:
     gc.freeze()
 
 
-def _pretokenized(text: str, value: Columns) -> tantivy.PreTokenizedString:
-    return tantivy.PreTokenizedString(
-        text,
-        # No offsets: nothing reads them (highlights analyse the stored text).
-        list(map(tantivy.Token, value.terms, value.positions, repeat(0))),
-    )
+def _add_text(doc: tantivy.Document, text: str, value: Sequences) -> None:
+    for name, sequence in zip(TEXT_FIELDS[text], value, strict=True):
+        if sequence:
+            doc.add_text(name, sequence)
 
 
-def tantivy_document(
-    document: SearchDocument,
-    ready: Prepared,
-    title: tantivy.PreTokenizedString | None = None,
-) -> tantivy.Document:
-    """The tantivy document of a :class:`SearchDocument` and its :func:`prepared` form.
-
-    Args:
-        document: the document.
-        ready: its :func:`prepared` form.
-        title: the title's tokens already built (titles repeat), if the
-            caller has them.
-    """
+def tantivy_document(document: SearchDocument, ready: Prepared) -> tantivy.Document:
+    """The tantivy document of a :class:`SearchDocument` and its :func:`prepared` form."""
     doc = tantivy.Document()
     doc.add_text("key", document.key)
     if document.item:
@@ -294,13 +307,12 @@ def tantivy_document(
     doc.add_integer(
         "date_desc", document.date if document.date is not None else _NO_DATE_DESC
     )
-    if ready.title is not None and ready.title.terms:
-        field = "context" if document.type in CONTEXT_TYPES else "title"
-        if title is None:
-            title = _pretokenized(document.title, ready.title)
-        doc.add_pre_tokenized_text(field, title)
-    if ready.body is not None and ready.body.terms:
-        doc.add_pre_tokenized_text("body", _pretokenized(document.body, ready.body))
+    if ready.title is not None:
+        _add_text(
+            doc, "context" if document.type in CONTEXT_TYPES else "title", ready.title
+        )
+    if ready.body is not None:
+        _add_text(doc, "body", ready.body)
     doc.add_bytes("doc", ready.stored)
     return doc
 
@@ -329,17 +341,43 @@ class QueryBuilder:
     def term(self, field: str, text: str) -> tantivy.Query:
         return tantivy.Query.term_query(self.schema, field, text)
 
-    def _all_in(self, field: str, terms: list[str]) -> tantivy.Query:
+    def word(self, text: str, term: str) -> tantivy.Query:
+        """One lettered term in its kind's field of a text."""
+        return tantivy.Query.term_query(self.schema, f"{text}_{KIND_OF[term[0]]}", term)
+
+    def _all_in(self, text: str, terms: list[str]) -> tantivy.Query:
         if len(terms) == 1:
-            return self.term(field, terms[0])
+            return self.word(text, terms[0])
         return tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, self.term(field, t)) for t in terms]
+            [(tantivy.Occur.Must, self.word(text, t)) for t in terms]
         )
 
-    def _run_in(self, field: str, alternative: Alternative) -> tantivy.Query:
+    def _run_in(self, text: str, alternative: Alternative) -> tantivy.Query:
+        """The terms at their offsets: a phrase in their kind's field.
+
+        A run mixing bigrams with unigrams or words (``"廣州 好"``, ``"cafe
+        茶樓"``) is asked as the phrase of its characters and words, which
+        share one field.
+        """
         words = [(t.offset, PREFIX[t.field] + t.text) for t in alternative.terms]
         if len(words) == 1:
-            return self.term(field, words[0][1])
+            return self.word(text, words[0][1])
+        kinds = {KIND_OF[term[0]] for _, term in words}
+        if len(kinds) > 1:
+            if not kinds <= {"1", "2"}:
+                # No parser mixes readings with characters in one run.
+                return self._all_in(text, [term for _, term in words])
+            unigram = LETTER[Field.CJK1]
+            at: dict[int, str] = {}
+            for offset, term in words:
+                if KIND_OF[term[0]] == "2":
+                    at[offset] = unigram + term[1]
+                    at[offset + 1] = unigram + term[2]
+                else:
+                    at[offset] = term
+            words = sorted(at.items())
+            kinds = {"1"}
+        field = f"{text}_{kinds.pop()}"
         return tantivy.Query.phrase_query(self.schema, field, words)
 
     def _either_field(self, make: Callable[[str], tantivy.Query]) -> tantivy.Query:
@@ -357,7 +395,7 @@ class QueryBuilder:
             ]
         )
 
-    def _reading_in(self, field: str, alternative: Alternative) -> tantivy.Query:
+    def _reading_in(self, text: str, alternative: Alternative) -> tantivy.Query:
         """A Jyutping reading: pairs of syllables (see :func:`analysis.columns`).
 
         Two syllables are one pair term and more a phrase of pairs; a toneless
@@ -367,27 +405,30 @@ class QueryBuilder:
         terms = alternative.terms
         toned = all(t.field == Field.JYUTPING for t in terms)
         schema = self.schema
+        syllables, pairs_field = f"{text}_j", f"{text}_p"
         if len(terms) == 1:
             if toned:
-                return self.term(field, TONED + terms[0].text)
-            return tantivy.Query.regex_query(schema, field, TONED + _syllable(terms[0]))
+                return self.word(text, TONED + terms[0].text)
+            return tantivy.Query.regex_query(
+                schema, syllables, TONED + _syllable(terms[0])
+            )
         offsets = [t.offset for t in terms]
         if offsets != list(range(offsets[0], offsets[0] + len(terms))):
             # Not one run (no parser makes this): syllable by syllable.
             words = [(t.offset, TONED + _syllable(t)) for t in terms]
-            return tantivy.Query.regex_phrase_query(schema, field, words)
+            return tantivy.Query.regex_phrase_query(schema, syllables, words)
         neighbours = list(zip(terms, terms[1:], strict=False))
         if toned:
             words = [(a.offset, PAIR_LETTER + a.text + b.text) for a, b in neighbours]
             if len(words) == 1:
-                return self.term(field, words[0][1])
-            return tantivy.Query.phrase_query(schema, field, words)
+                return self.word(text, words[0][1])
+            return tantivy.Query.phrase_query(schema, pairs_field, words)
         pairs = [
             (a.offset, PAIR_LETTER + _syllable(a) + _syllable(b)) for a, b in neighbours
         ]
         if len(pairs) == 1:
-            return tantivy.Query.regex_query(schema, field, pairs[0][1])
-        return tantivy.Query.regex_phrase_query(schema, field, pairs)
+            return tantivy.Query.regex_query(schema, pairs_field, pairs[0][1])
+        return tantivy.Query.regex_phrase_query(schema, pairs_field, pairs)
 
     def alternative(self, alternative: Alternative) -> tantivy.Query:
         """All the terms in one field (as a run, if a phrase); exact runs rank higher."""
@@ -563,7 +604,7 @@ class EmbeddedEngine:
         (folder / "LAYOUT").write_text(
             f"layout={LAYOUT_VERSION};{analyzer_fingerprint()}\n"
         )
-        return name, tantivy.Index(self.schema, path=str(folder), reuse=False)
+        return name, tantivy_index(self.schema, folder, reuse=False)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -606,7 +647,7 @@ class EmbeddedEngine:
                     f"the search index {self.path} names {name}, which is missing; "
                     "run `python manage.py reindex`"
                 )
-            self._index = tantivy.Index(self.schema, path=str(folder), reuse=True)
+            self._index = tantivy_index(self.schema, folder, reuse=True)
             self._generation = name
             self._meta_mtime = None
         return self._index
@@ -662,16 +703,10 @@ class EmbeddedEngine:
                 entry: tuple[list[SearchDocument], Future],
             ) -> Iterator[tuple[SearchDocument, Prepared]]:
                 chunk, future = entry
-                titles: dict[int, Columns | None] = {}
-                for document, packed in zip(chunk, future.result(), strict=True):
-                    stored, title, body = packed
-                    key = id(title)  # one object per distinct title (see _packed_chunk)
-                    if key not in titles:
-                        titles[key] = _unpack_columns(title)
-                    yield document, Prepared(stored, titles[key], _unpack_columns(body))
+                yield from zip(chunk, future.result(), strict=True)
 
             for chunk in chunks:
-                pending.append((chunk, pool.submit(_packed_chunk, chunk)))
+                pending.append((chunk, pool.submit(_prepared_chunk, chunk)))
                 if len(pending) > workers * 2:
                     yield from drain(pending.pop(0))
             for entry in pending:
@@ -687,23 +722,10 @@ class EmbeddedEngine:
         progress: Callable[[int], None] | None,
     ) -> int:
         count = 0
-        last_title: tuple[Columns | None, tantivy.PreTokenizedString | None] = (
-            None,
-            None,
-        )
         for document, ready in self._prepared_stream(documents, workers):
             if delete_first:
                 writer.delete_documents_by_term("key", document.key)
-            title = None
-            if ready.title is not None and ready.title.terms:
-                # Consecutive documents of one recording share their title.
-                if last_title[0] is not ready.title:
-                    last_title = (
-                        ready.title,
-                        _pretokenized(document.title, ready.title),
-                    )
-                title = last_title[1]
-            writer.add_document(tantivy_document(document, ready, title))
+            writer.add_document(tantivy_document(document, ready))
             count += 1
             if progress is not None and count % 500 == 0:
                 progress(count)
