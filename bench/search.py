@@ -41,7 +41,12 @@ the SQLite database, the index and the baselines; removed at the end):
    process (``django.test.Client``: middleware, view, service, the final
    access check against the database rows, JSON), 20 queries per class
    spread over each list: warm-up, 2 passes single client, then 4 clients
-   (threads, one pass each). No HTTP server is involved.
+   (threads, one pass each); then the same queries over HTTP to the project
+   as deployed, gunicorn ``gthread`` with 2 worker processes of 2 threads
+   (``Served``; kept-alive connections, one per client), single client and
+   4 clients. The targets apply to what is served over HTTP; the 4 threads
+   in one process share one interpreter lock, which no deployment does, and
+   are kept for information.
 6. **Baselines on the same segments**, each an on-disk SQLite database:
 
    - **FTS5 over the same pre-split terms** (the fair baseline): the
@@ -101,6 +106,7 @@ sys.path[:] = [str(ROOT)] + [
     p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 ]
 
+from bench.iiif_tiles import free_port, wait_for, wait_idle  # noqa: E402
 from bench.search_corpus import QUERY_CLASSES, query_sets, segments  # noqa: E402
 
 SEGMENTS_PER_ITEM = 500
@@ -652,6 +658,74 @@ def api_runner(errors: list[int]):
     return run, close
 
 
+class Served:
+    """The project as it is deployed (docs/performance.md): gunicorn, ``gthread``,
+    2 worker processes of 2 threads each, on the bench's database and index."""
+
+    WORKERS, THREADS = 2, 2
+
+    def __init__(self, temp: Path) -> None:
+        self.temp = temp
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        environment = {
+            **django_environment(self.temp),
+            "SEARCH_INDEX_DIR": str(self.temp / "index"),
+        }
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "archive.wsgi:application",
+                "-k",
+                "gthread",
+                "-w",
+                str(self.WORKERS),
+                "--threads",
+                str(self.THREADS),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=environment,
+        )
+        wait_for("127.0.0.1", self.port)
+        # Each worker loads the word list as it starts: measure once all are idle.
+        wait_idle(self.pids)
+
+    def pids(self) -> list[int]:
+        if not self.process:
+            return []
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        ).stdout.split()
+        return [self.process.pid, *map(int, children)]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+    def runner(self, errors: list[int]):
+        """A client with one kept-alive connection; non-200 answers go to ``errors``."""
+        import http.client
+        from urllib.parse import urlencode
+
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+        def run(cls: str, query: str) -> None:
+            connection.request("GET", "/api/search?" + urlencode({"q": query}))
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                errors.append(response.status)
+
+        return run, connection.close
+
+
 # ---------------------------------------------------------------------------
 # The baselines
 
@@ -1016,7 +1090,7 @@ def run(n: int, temp: Path, *, quick: bool, started: float) -> int:
     )
     hits = {cls: [totals[q] for q in queries[cls]] for cls in QUERY_CLASSES}
 
-    api_single = api_concurrent = None
+    api_single = api_concurrent = http_single = http_concurrent = None
     api_missing = api_check()
     api_errors: list[int] = []
     if api_missing is None:
@@ -1030,6 +1104,19 @@ def run(n: int, temp: Path, *, quick: bool, started: float) -> int:
         api_concurrent = run_concurrent(
             lambda: api_runner(api_errors), some, ROUNDS_CONCURRENT["api"]
         )
+        gc.unfreeze()
+        served = Served(temp)
+        step("queries: JSON API over HTTP, gunicorn as deployed (starting)")
+        served.start()
+        try:
+            step("queries: JSON API over HTTP, single client")
+            http_single = run_single(served.runner(api_errors)[0], some, ROUNDS["api"])
+            step("queries: JSON API over HTTP, 4 clients")
+            http_concurrent = run_concurrent(
+                lambda: served.runner(api_errors), some, ROUNDS_CONCURRENT["api"]
+            )
+        finally:
+            served.stop()
     else:
         step(f"API not measured: {api_missing}")
 
@@ -1073,6 +1160,8 @@ def run(n: int, temp: Path, *, quick: bool, started: float) -> int:
         hits=hits,
         api_single=api_single,
         api_concurrent=api_concurrent,
+        http_single=http_single,
+        http_concurrent=http_concurrent,
         api_missing=api_missing,
         api_errors=api_errors,
         bigram_single=bigram_single,
@@ -1100,6 +1189,8 @@ def report(
     hits,
     api_single,
     api_concurrent,
+    http_single,
+    http_concurrent,
     api_missing,
     api_errors,
     bigram_single,
@@ -1180,7 +1271,27 @@ def report(
         )
         print(
             f"\nRequests/s: {api_single.rate:,.0f} single client, "
-            f"{api_concurrent.rate:,.0f} with 4 clients; non-200 answers: {len(api_errors)}."
+            f"{api_concurrent.rate:,.0f} with 4 clients (threads sharing one "
+            "interpreter lock: a harsher setting than any deployment)."
+        )
+        print(
+            "\n## JSON API over HTTP: gunicorn gthread, 2 workers x 2 threads, as "
+            "deployed; the same queries (ms)\n"
+        )
+        print(
+            table(
+                [
+                    "class",
+                    *(f"1 client {x}" for x in lat),
+                    *(f"4 clients {x}" for x in lat),
+                ],
+                latency_rows(http_single, http_concurrent, QUERY_CLASSES),
+            )
+        )
+        print(
+            f"\nRequests/s: {http_single.rate:,.0f} single client, "
+            f"{http_concurrent.rate:,.0f} with 4 clients; non-200 answers, "
+            f"in process and over HTTP: {len(api_errors)}."
         )
 
     print(
@@ -1311,8 +1422,14 @@ def report(
         )
     else:
         for result, target, label in (
-            (api_single, TARGET_API_P95, "1 client"),
-            (api_concurrent, TARGET_API_P95_CONCURRENT, "4 clients"),
+            (api_single, TARGET_API_P95, "1 client, in process"),
+            (http_single, TARGET_API_P95, "1 client, over HTTP"),
+            (http_concurrent, TARGET_API_P95_CONCURRENT, "4 clients, over HTTP"),
+            (
+                api_concurrent,
+                TARGET_API_P95_CONCURRENT,
+                "4 client threads in one process; for information",
+            ),
         ):
             worst = max(QUERY_CLASSES, key=lambda c: result.ms(c, 95))
             checks.append(

@@ -131,13 +131,40 @@ def _documents(items: Iterable[int] | None) -> Iterator[SearchDocument]:
         )
 
 
+#: Columns the access check never reads (the texts, word timings, a
+#: transcript's run record, an item's descriptions and table of contents):
+#: left unread, so checking 20 hits does not decode them.
+_ITEM_TEXTS = (
+    "description",
+    "description_hant",
+    "description_hans",
+    "description_en",
+    "required_statement",
+    "required_statement_en",
+    "withdrawn_note",
+    "toc",
+)
+_UNREAD = (
+    "text",
+    "machine_text",
+    "words",
+    *(f"transcript__{name}" for name in ("options", "fallbacks", "dropped", "error")),
+    *(f"transcript__item__{name}" for name in _ITEM_TEXTS),
+    *(f"transcript__asset__item__{name}" for name in _ITEM_TEXTS),
+)
+
+
 def _visible(documents: list[SearchDocument], user, request) -> set[str]:
     """The segments the reader may read now (``transcript_reading``'s rules)."""
     pks = [int(d.key.split(":", 1)[1]) for d in documents]
+    # No ordering: Segment's default (transcript, start) follows the
+    # transcript's and the item's own, which cost more to compile and join
+    # than the whole check.
     segments = list(
-        Segment.objects.filter(pk__in=pks).select_related(
-            "transcript__asset__item", "transcript__item"
-        )
+        Segment.objects.filter(pk__in=pks)
+        .select_related("transcript__asset__item", "transcript__item")
+        .defer(*_UNREAD)
+        .order_by()
     )
     staff = is_archive_staff(user)
     # Closed passages of every item at once (a query per item was most of a

@@ -607,6 +607,13 @@ def _tokens(text: str, *, cjk: bool, jyutping: bool) -> list[Token]:
     return list(map(_make_token, zip(*result, strict=True)))
 
 
+def analyze_columns(text: str, *, jyutping: bool = True) -> Columns:
+    """:func:`analyze`'s tokens as parallel lists (:class:`Columns`), offsets
+    included: for a caller that looks for a few terms among many, without
+    building a tuple for each token."""
+    return _columns(text, cjk=True, jyutping=jyutping, lettered=False)
+
+
 def analyze(text: str, *, jyutping: bool = True) -> list[Token]:
     """The tokens of a text, for indexing a document or matching a query.
 

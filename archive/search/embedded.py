@@ -18,10 +18,11 @@ neighbouring toned syllables (``pgwong2zau1``), each term at its analyzer
 position (:func:`archive.search.analysis.columns`; the one-letter prefix is
 kept). A word's joined toneless reading (``Jgwongzau``), never part of a
 phrase, follows the characters in ``body_1``, so it is weighed by the length
-of the whole text. The fields take plain strings (:func:`sequences`), split by
+of the whole text. The fields take plain strings
+(:func:`archive.search.analysis.sequences`), split by
 tantivy's own tokenizer: building a token object per term in Python, which
 tantivy then serialised and parsed again, had been most of the writing
-process's time (issue 7: 2,900 to about 3,400 segments/s). A phrase mixing
+process's time (issue 7: 2,900 to 3,190 segments/s at 100,000). A phrase mixing
 bigrams with characters or words is asked as the phrase of its characters.
 
 Jyutping is indexed as toned syllables and pairs of neighbouring ones: a

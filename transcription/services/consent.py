@@ -17,7 +17,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -361,8 +361,11 @@ def closed_ranges_by_item(
     today = today or timezone.localdate()
     pks = set(items)
     closed = dict.fromkeys(pks, [])
-    for consent in Consent.objects.filter(item_id__in=pks).prefetch_related(
-        "closed_ranges"
+    ranges = ClosedRange.objects.order_by("start")
+    for consent in (
+        Consent.objects.filter(item_id__in=pks)
+        .order_by()
+        .prefetch_related(Prefetch("closed_ranges", queryset=ranges))
     ):
         closed[consent.item_id] = _closed_now(consent, today)
     return closed

@@ -141,6 +141,12 @@ def test_quoted_phrase_needs_the_exact_run(corpus):
 def test_a_phrase_may_run_across_words_and_characters(corpus):
     assert keys(corpus, '"1938年"') == ["c"]
     assert keys(corpus, '"1938 廣州"') == []
+    # Words, single characters and longer runs in one phrase: only side by side.
+    assert keys(corpus, '"1938年廣州"') == ["c"]
+    assert keys(corpus, '"1938年淪陷"') == []
+    assert keys(corpus, '"市民 逃"') == ["c"]
+    assert keys(corpus, '"廣州 逃"') == []
+    assert keys(corpus, '"淪陷 市民"') == []  # a comma between them
 
 
 def test_exclusion_removes_documents(corpus):
