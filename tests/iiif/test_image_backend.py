@@ -33,15 +33,30 @@ def pyramid(tmp_path):
 
 
 class Spy(PyvipsBackend):
-    """Records which pyramid pages a render opens."""
+    """Records which pyramid pages a render opens (libvips) or reads tiles of."""
 
     def __init__(self):
         super().__init__()
         self.opened = []
+        self.tiles_of = []
 
     def _open(self, signature, page):
         self.opened.append(page)
         return super()._open(signature, page)
+
+    def _jpeg_level(self, signature, level, size):
+        self.tiles_of.append(level)
+        return super()._jpeg_level(signature, level, size)
+
+    def _stored_tile(self, *args):
+        data = super()._stored_tile(*args)
+        self.stored = data is not None
+        return data
+
+    def _composed(self, *args):
+        data = super()._composed(*args)
+        self.composed = data is not None
+        return data
 
 
 def plan(path: str, width: int = 2000, height: int = 3000):
@@ -86,7 +101,8 @@ def test_a_small_tile_never_opens_the_full_resolution_page(pyramid):
     backend.describe(pyramid)
     backend.opened.clear()
     data = backend.render(pyramid, plan("0,0,2000,2048/250,256/0/default.jpg"))
-    assert backend.opened == [3]
+    # Put together from level 3's own tiles (an edge tile: no scaling needed).
+    assert backend.opened == [] and set(backend.tiles_of) == {3}
     img = Image.open(io.BytesIO(data))
     assert img.size == (250, 256)
     assert img.getpixel((100, 100))[0] > 150  # red
@@ -192,10 +208,14 @@ def test_a_whole_stored_tile_is_sent_as_the_file_holds_it(
 )
 def test_anything_but_a_whole_stored_tile_is_rendered(pyramid, request_path):
     backend = Spy()
+    backend.describe(pyramid)
+    backend.opened.clear()
     resolved = plan(request_path)
     data = backend.render(pyramid, resolved)
-    assert backend.opened, "rendered through libvips"
-    assert not data.startswith(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01")
+    assert not backend.stored
+    # Edge and off-grid tiles at full size are put together from the stored
+    # tiles; everything else goes through libvips.
+    assert backend.composed or backend.opened
     img = Image.open(io.BytesIO(data))
     expected = resolved.size if resolved.degrees % 180 == 0 else resolved.size[::-1]
     assert img.size == expected
@@ -223,3 +243,86 @@ def test_a_pyramid_without_jpeg_tiles_is_rendered(tmp_path):
 
 def near_rgb(pixel, expected, tolerance: int = 12) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=True))
+
+
+def _pixels(data: bytes):
+    import numpy as np
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.int16)
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        "100,200,512,512",  # across 3 x 3 tiles
+        "256,256,256,256",  # one whole tile: sent as stored
+        "1900,2900,100,100",  # the padded corner tile
+        "990,1490,20,20",  # where the four colours meet
+        "0,1000,2000,1",  # one row across the page
+    ],
+)
+def test_a_region_at_full_size_is_put_together_from_the_stored_tiles(pyramid, region):
+    composed = Spy()
+    composed.describe(pyramid)
+    composed.opened.clear()
+    w, h = (int(v) for v in region.split(",")[2:])
+    data = composed.render(pyramid, plan(f"{region}/{w},{h}/0/default.jpg"))
+    assert composed.opened == []  # libvips never made it
+    # The same request through libvips' pipeline: the same pixels, to within
+    # what two JPEG encodings of them differ by.
+    reference = PyvipsBackend()
+    reference._composed = lambda *args: None
+    expected = reference.render(pyramid, plan(f"{region}/{w},{h}/0/default.jpg"))
+    got, want = _pixels(data), _pixels(expected)
+    assert got.shape == want.shape == (h, w, 3)
+    assert abs(got - want).mean() < 2.0
+    assert abs(got - want).max() < 40
+
+
+@pytest.mark.parametrize(
+    "request_path",
+    [
+        "100,200,512,512/300,/0/default.jpg",  # scaled (to no level's size)
+        "100,200,512,512/512,/90/default.jpg",  # rotated
+        "100,200,512,512/512,/0/gray.jpg",  # another quality
+        "100,200,512,512/512,/0/default.png",  # another format
+    ],
+)
+def test_what_needs_more_than_the_tiles_is_left_to_libvips(pyramid, request_path):
+    backend = Spy()
+    backend.describe(pyramid)
+    backend.opened.clear()
+    data = backend.render(pyramid, plan(request_path))
+    assert backend.opened  # libvips made it
+    assert data
+
+
+def test_a_grey_pyramid_region_stays_grey(tmp_path):
+    grey = pyvips.Image.black(600, 600).new_from_image([90]).cast("uchar")
+    grey = grey.copy(interpretation="b-w")
+    path = tmp_path / "grey.tif"
+    grey.tiffsave(str(path), **PYRAMID_OPTIONS)
+    backend = Spy()
+    backend.describe(path)
+    backend.opened.clear()
+    data = backend.render(path, plan("100,100,300,300/300,/0/default.jpg", 600, 600))
+    assert backend.opened == []
+    img = Image.open(io.BytesIO(data))
+    assert img.mode == "L" and img.size == (300, 300)
+    assert abs(img.getpixel((150, 150)) - 90) <= 2
+
+
+def test_a_damaged_tile_falls_back_to_libvips_which_reports_it(pyramid):
+    from iiif.image_backend import BackendError, _jpeg_levels
+
+    level = _jpeg_levels(str(pyramid))[0]
+    data = bytearray(pyramid.read_bytes())
+    start = level.offsets[0]
+    data[start + 2 : start + level.counts[0]] = b"\x00" * (level.counts[0] - 2)
+    pyramid.write_bytes(bytes(data))
+    backend = Spy()
+    backend.describe(pyramid)
+    backend.opened.clear()
+    with pytest.raises(BackendError):
+        backend.render(pyramid, plan("0,0,300,300/300,/0/default.jpg"))
+    assert set(backend.tiles_of) == {0} and backend.opened == [0]
