@@ -20,6 +20,7 @@ import math
 import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +179,23 @@ def _jpeg_levels(path: str) -> tuple[_JpegLevel | None, ...]:
     except (OSError, ValueError, tifffile.TiffFileError):
         return ()
     return tuple(levels)
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _decoders() -> ThreadPoolExecutor:
+    """This process's threads for decoding tiles (made again after a fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            workers = max(1, min(4, os.cpu_count() or 1))
+            _pool = (
+                os.getpid(),
+                ThreadPoolExecutor(workers, thread_name_prefix="iiif-decode"),
+            )
+        return _pool[1]
 
 
 def _tile_data(fd: int, stored: _JpegLevel, index: int) -> bytes | None:
@@ -406,27 +424,43 @@ class PyvipsBackend(ImageBackend):
         across = math.ceil(stored.width / tw)
         head = _SOI + stored.tables[2:-2]
         out = np.empty((height, width, stored.bands), np.uint8)
+        places = [
+            (row, column)
+            for row in range(top // th, (bottom - 1) // th + 1)
+            for column in range(left // tw, (right - 1) // tw + 1)
+        ]
         try:
             with open(signature[0], "rb") as fh:
-                for row in range(top // th, (bottom - 1) // th + 1):
-                    for column in range(left // tw, (right - 1) // tw + 1):
-                        data = _tile_data(fh.fileno(), stored, row * across + column)
-                        if data is None:
-                            return None
-                        tile = simplejpeg.decode_jpeg(
-                            head + data[2:], colorspace=colorspace
-                        )
-                        if tile.shape != (th, tw, stored.bands):
-                            return None
-                        x0, y0 = max(left, column * tw), max(top, row * th)
-                        x1 = min(right, (column + 1) * tw)
-                        y1 = min(bottom, (row + 1) * th)
-                        out[y0 - top : y1 - top, x0 - left : x1 - left] = tile[
-                            y0 - row * th : y1 - row * th,
-                            x0 - column * tw : x1 - column * tw,
-                        ]
+                stored_data = [
+                    _tile_data(fh.fileno(), stored, row * across + column)
+                    for row, column in places
+                ]
         except OSError as exc:
             raise BackendError("cannot read a tile of the pyramid") from exc
+        if None in stored_data:
+            return None
+
+        def decode(data: bytes):
+            return simplejpeg.decode_jpeg(head + data[2:], colorspace=colorspace)
+
+        try:
+            # libjpeg-turbo lets go of the interpreter lock: a region's tiles
+            # are decoded on the idle cores too (as libvips' own threads did).
+            tiles = (
+                _decoders().map(decode, stored_data)
+                if len(places) > 1
+                else [decode(stored_data[0])]
+            )
+            for (row, column), tile in zip(places, tiles, strict=True):
+                if tile.shape != (th, tw, stored.bands):
+                    return None
+                x0, y0 = max(left, column * tw), max(top, row * th)
+                x1 = min(right, (column + 1) * tw)
+                y1 = min(bottom, (row + 1) * th)
+                out[y0 - top : y1 - top, x0 - left : x1 - left] = tile[
+                    y0 - row * th : y1 - row * th,
+                    x0 - column * tw : x1 - column * tw,
+                ]
         except ValueError:
             return None  # a tile libjpeg-turbo cannot read: libvips will say why
         return simplejpeg.encode_jpeg(

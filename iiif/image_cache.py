@@ -103,6 +103,14 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9,.:!^-]{1,100}$")
 _LAST_SEGMENT = re.compile(r"^[A-Za-z0-9]{1,20}\.[A-Za-z0-9]{1,10}$")
 
 
+#: How many pages' records a process keeps parsed (see :meth:`ImageCache.record`).
+_RECORDS_KEPT = 4096
+
+#: The process's umask: a stored file is made readable by the front server
+#: explicitly only when the umask would hide it (one system call a file less).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 #: Well-formed segments, to check an identifier and version with :meth:`ImageCache.path`.
 _PROBE = ("full", "max", "0", "default.jpg")
 
@@ -127,6 +135,9 @@ class ImageCache:
         self._written = 0
         self._sequence = 0
         self._lock = threading.Lock()
+        #: Records already read: path -> (inode, mtime, size, record). Each use
+        #: still stats the file, so a purged or rewritten record is never used.
+        self._records: dict[Path, tuple[int, int, int, dict]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -197,10 +208,21 @@ class ImageCache:
         """The page's record, or None when there is none or it is not well formed."""
         if not self.enabled or self.path(public_id, version, _PROBE) is None:
             return None
+        path = self.folder(public_id, version) / RECORD_FILE
         try:
-            data = json.loads(
-                (self.folder(public_id, version) / RECORD_FILE).read_bytes()
-            )
+            stat = os.stat(path)
+        except OSError:
+            self._records.pop(path, None)
+            return None
+        known = self._records.get(path)
+        if known is not None and known[:3] == (
+            stat.st_ino,
+            stat.st_mtime_ns,
+            stat.st_size,
+        ):
+            return known[3]
+        try:
+            data = json.loads(path.read_bytes())
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict) or set(data) != set(RECORD_FIELDS):
@@ -211,6 +233,9 @@ class ImageCache:
         relpath = data["relpath"]
         if not relpath or relpath.startswith("/") or ".." in relpath.split("/"):
             return None
+        if len(self._records) >= _RECORDS_KEPT:
+            self._records.clear()
+        self._records[path] = (stat.st_ino, stat.st_mtime_ns, stat.st_size, data)
         return data
 
     def put_record(
@@ -313,8 +338,9 @@ class ImageCache:
                 fd = os.open(tmp, flags, 0o644)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                # Public bytes, read by the front server's user (whatever the umask).
-                os.fchmod(fh.fileno(), 0o644)
+                if _UMASK & 0o044:
+                    # Public bytes, read by the front server's user.
+                    os.fchmod(fh.fileno(), 0o644)
             for attempt in (1, 2, 3):
                 try:
                     os.replace(tmp, path)

@@ -181,6 +181,36 @@ def test_one_cache_object_per_folder_and_budget(tmp_path):
 RECORD = {"relpath": "derivatives/ab/page.tif", "mtime_ns": 1_700_000_000, "size": 42}
 
 
+def test_a_remembered_record_is_never_used_once_its_file_is_gone_or_rewritten(
+    tmp_path,
+):
+    cache = ImageCache(tmp_path / "c", 10_000)
+    assert cache.put_record("img-a", 1, RECORD, generation=cache.generation())
+    assert cache.record("img-a", 1) == RECORD  # read, then remembered
+    assert cache.record("img-a", 1) == RECORD
+    # Removed behind this process's back (another process purged it).
+    (tmp_path / "c" / "img-a~v1" / RECORD_FILE).unlink()
+    assert cache.record("img-a", 1) is None
+    other = {**RECORD, "size": 4242}
+    assert cache.put_record("img-a", 1, other, generation=cache.generation())
+    assert cache.record("img-a", 1) == other
+
+
+def test_files_are_readable_by_the_front_server_whatever_the_umask(
+    tmp_path, monkeypatch
+):
+    from iiif import image_cache
+
+    monkeypatch.setattr(image_cache, "_UMASK", 0o077)
+    previous = os.umask(0o077)
+    try:
+        cache = ImageCache(tmp_path / "c", 10_000)
+        path = put(cache, "img-a", 1, ("full", "max", "0", "default.jpg"), b"jpg")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
 def test_a_record_is_kept_purged_and_voided_like_a_tile(tmp_path):
     cache = ImageCache(tmp_path / "c", 10_000)
     assert cache.record("img-a", 1) is None
