@@ -199,6 +199,34 @@ class Workdir:
         return image_identifier("bench-page"), shared
 
 
+def process_tree(process: subprocess.Popen | None) -> list[int]:
+    """A server's process and its children (gunicorn's workers)."""
+    if not process:
+        return []
+    children = subprocess.run(
+        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True
+    ).stdout.split()
+    return [process.pid, *map(int, children)]
+
+
+def gunicorn_argv(port: int, workers: int = 2, threads: int = 2) -> list[str]:
+    """gunicorn as production runs it (README "Production"): gthread, on 127.0.0.1."""
+    return [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "archive.wsgi:application",
+        "-k",
+        "gthread",
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+
+
 class Gunicorn:
     """The project in its production configuration."""
 
@@ -212,20 +240,7 @@ class Gunicorn:
         cache = Path(self.work.env["YUECANG_VAR_DIR"]) / "iiif-cache"
         shutil.rmtree(cache, ignore_errors=True)
         self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "archive.wsgi:application",
-                "-k",
-                "gthread",
-                "-w",
-                str(self.workers),
-                "--threads",
-                str(self.threads),
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-            ],
+            gunicorn_argv(self.port, self.workers, self.threads),
             cwd=ROOT,
             env=self.work.env,
         )
@@ -240,12 +255,7 @@ class Gunicorn:
             self.process.wait(timeout=30)
 
     def pids(self) -> list[int]:
-        if not self.process:
-            return []
-        children = subprocess.run(
-            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
-        ).stdout.split()
-        return [self.process.pid, *map(int, children)]
+        return process_tree(self.process)
 
     def base(self, identifier: str) -> str:
         return f"/iiif/3/image/{identifier}"

@@ -106,7 +106,13 @@ sys.path[:] = [str(ROOT)] + [
     p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 ]
 
-from bench.iiif_tiles import free_port, wait_for, wait_idle  # noqa: E402
+from bench.iiif_tiles import (  # noqa: E402
+    free_port,
+    gunicorn_argv,
+    process_tree,
+    wait_for,
+    wait_idle,
+)
 from bench.search_corpus import QUERY_CLASSES, query_sets, segments  # noqa: E402
 
 SEGMENTS_PER_ITEM = 500
@@ -675,20 +681,7 @@ class Served:
             "SEARCH_INDEX_DIR": str(self.temp / "index"),
         }
         self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "archive.wsgi:application",
-                "-k",
-                "gthread",
-                "-w",
-                str(self.WORKERS),
-                "--threads",
-                str(self.THREADS),
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-            ],
+            gunicorn_argv(self.port, self.WORKERS, self.THREADS),
             cwd=ROOT,
             env=environment,
         )
@@ -697,12 +690,7 @@ class Served:
         wait_idle(self.pids)
 
     def pids(self) -> list[int]:
-        if not self.process:
-            return []
-        children = subprocess.run(
-            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
-        ).stdout.split()
-        return [self.process.pid, *map(int, children)]
+        return process_tree(self.process)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
