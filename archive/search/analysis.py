@@ -394,24 +394,34 @@ def _pad(slots: list[str], position: int) -> None:
     slots += repeat(GAP, position - len(slots))
 
 
+def _lettered_readings(
+    toned: list[str | None], at: list[int]
+) -> tuple[list[str], list[str], list[int]]:
+    """The toned syllables (lettered), each pair of neighbours joined (lettered)
+    and the pairs' positions; ``at`` holds the rising positions of the
+    characters with a reading."""
+    syllables = list(compress(toned, toned))
+    adjacent = list(map((1).__eq__, map(sub, at[1:], at)))
+    pairs = compress(map(add, syllables, syllables[1:]), adjacent)
+    return (
+        list(map(add, repeat(LETTER[Field.JYUTPING]), syllables)),
+        list(map(add, repeat(PAIR_LETTER), pairs)),
+        list(compress(at, adjacent)),
+    )
+
+
 def _place_readings(
     slots: tuple[list[str], ...], toned: list[str | None], at: list[int]
 ) -> None:
-    """Toned syllables and pairs of neighbours into their sequences (see :func:`sequences`).
-
-    ``at`` holds the rising positions of the characters with a reading.
-    """
-    syllables = list(compress(toned, toned))
+    """Toned syllables and pairs of neighbours into their sequences (see :func:`sequences`)."""
+    syllables, pairs, paired = _lettered_readings(toned, at)
     held = slots[2]
     _pad(held, at[-1] + 1)
-    any(map(held.__setitem__, at, map(add, repeat(LETTER[Field.JYUTPING]), syllables)))
-    adjacent = list(map((1).__eq__, map(sub, at[1:], at)))
-    paired = list(compress(at, adjacent))
+    any(map(held.__setitem__, at, syllables))
     if paired:
         held = slots[3]
         _pad(held, paired[-1] + 1)
-        pairs = compress(map(add, syllables, syllables[1:]), adjacent)
-        any(map(held.__setitem__, paired, map(add, repeat(PAIR_LETTER), pairs)))
+        any(map(held.__setitem__, paired, pairs))
 
 
 def _columns(
@@ -522,13 +532,11 @@ def _columns(
         elif lettered:
             # Toned syllables, and each pair of neighbours joined (no toneless
             # syllables: see columns()).
-            syllables = list(compress(toned, toned))
-            terms += map(add, repeat(LETTER[Field.JYUTPING], count), syllables)
+            syllables, pairs, paired = _lettered_readings(toned, at)
+            terms += syllables
             positions += at
-            adjacent = list(map((1).__eq__, map(sub, at[1:], at)))
-            pairs = compress(map(add, syllables, syllables[1:]), adjacent)
-            terms += map(add, repeat(PAIR_LETTER), pairs)
-            positions += compress(at, adjacent)
+            terms += pairs
+            positions += paired
         else:
             bare = chain.from_iterable(map(itemgetter(1), readings))
             fields += repeat(Field.JYUTPING, count)
