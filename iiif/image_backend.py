@@ -370,8 +370,11 @@ class PyvipsBackend(ImageBackend):
             return None
         index = (top // th) * math.ceil(lw / tw) + left // tw
         try:
-            with open(signature[0], "rb") as fh:
-                data = _tile_data(fh.fileno(), stored, index)
+            fd = os.open(signature[0], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            try:
+                data = _tile_data(fd, stored, index)
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise BackendError("cannot read a tile of the pyramid") from exc
         if data is None:

@@ -282,3 +282,46 @@ def test_the_front_server_serves_tiles_but_never_a_record():
         "/iiif/3/image/gzdd-0001/0,0,256,256/256,/0/default.jpg",  # bare: Django
     ):
         assert not tiles.match(path), path
+
+
+def test_a_write_that_cannot_be_put_in_place_leaves_no_file(tmp_path, monkeypatch):
+    cache = ImageCache(tmp_path / "c", 10_000)
+    assert put(cache, "img-a", 1, tile(1), b"first") is not None
+
+    def refuse(src, dst):
+        raise PermissionError(13, "refused", str(dst))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    assert put(cache, "img-a", 1, FULL, b"full image") is None
+    monkeypatch.undo()
+    assert files_under(tmp_path / "c") == ["img-a~v1/full@1,@0@default.jpg"]
+    assert not list((tmp_path / "c" / ".incoming").iterdir())
+    assert cache.get("img-a", 1, FULL) is None
+    assert cache.get("img-a", 1, tile(1)) == b"first"
+
+
+def test_a_large_entry_is_read_whole_and_an_old_one_refreshed(tmp_path):
+    cache = ImageCache(tmp_path / "c", 10_000_000)
+    data = os.urandom(3 * 2**20 + 17)  # more than one read
+    path = put(cache, "img-a", 1, FULL, data)
+    assert cache.get("img-a", 1, FULL) == data
+    recent = path.stat().st_mtime - 600
+    os.utime(path, (recent, recent))
+    assert cache.get("img-a", 1, FULL) == data
+    assert path.stat().st_mtime == pytest.approx(recent)  # read recently: untouched
+    old = recent - 7200
+    os.utime(path, (old, old))
+    assert cache.get("img-a", 1, FULL) == data
+    assert path.stat().st_mtime > old + 3600  # its LRU age refreshed
+
+
+def test_an_unreadable_generation_stores_nothing(tmp_path):
+    cache = ImageCache(tmp_path / "c", 10_000)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / ".generation").mkdir()  # cannot be read as a token
+    assert cache.generation() is None
+    (tmp_path / "c" / ".generation").rmdir()
+    (tmp_path / "c" / ".generation").write_bytes(b"\xff\xfe")
+    assert cache.generation() is None
+    (tmp_path / "c" / ".generation").write_text("abc123")
+    assert cache.generation() == "abc123"
