@@ -123,6 +123,47 @@ class _Lru:
             self._items.clear()
 
 
+class _DecodedTiles:
+    """Decoded tiles kept for the next region, bounded by their bytes (thread-safe).
+
+    A reader zooming into a detail asks for regions that overlap: a 512-px
+    region touches nine 256-px tiles, and the next one shares three to six of
+    them. IIPImage keeps decoded tiles for the same reason (its tile cache).
+    Arrays are stored read-only: every thread only copies out of them.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            tile = self._items.get(key)
+            if tile is not None:
+                self._items.move_to_end(key)
+            return tile
+
+    def put(self, key, tile) -> None:
+        if tile.nbytes > self.max_bytes:
+            return
+        tile.flags.writeable = False
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old.nbytes
+            self._items[key] = tile
+            self._bytes += tile.nbytes
+            while self._bytes > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= dropped.nbytes
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+
 @dataclass(frozen=True)
 class _JpegLevel:
     """Where one pyramid level's JPEG tiles are in the file."""
@@ -181,6 +222,10 @@ def _jpeg_levels(path: str) -> tuple[_JpegLevel | None, ...]:
     return tuple(levels)
 
 
+#: Decoded tiles a backend keeps for the next region, per process: 48 MiB is
+#: 256 RGB tiles of 256 px, the tiles of about thirty 512-px regions.
+DECODED_TILE_BYTES = 48 * 2**20
+
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 _pool_lock = threading.Lock()
 
@@ -218,6 +263,8 @@ class PyvipsBackend(ImageBackend):
 
     Args:
         max_open: how many opened levels to keep.
+        decoded_tile_bytes: how many bytes of decoded tiles to keep for the
+            next region (:class:`_DecodedTiles`; 0 keeps none).
         jpeg_quality: the JPEG quality factor (the pyramid itself is Q 85).
         webp_quality: the WebP quality factor.
     """
@@ -227,13 +274,19 @@ class PyvipsBackend(ImageBackend):
     revision = "3"
 
     def __init__(
-        self, *, max_open: int = 64, jpeg_quality: int = 85, webp_quality: int = 80
+        self,
+        *,
+        max_open: int = 64,
+        jpeg_quality: int = 85,
+        webp_quality: int = 80,
+        decoded_tile_bytes: int = DECODED_TILE_BYTES,
     ):
         self.jpeg_quality = jpeg_quality
         self.webp_quality = webp_quality
         self._levels = _Lru(max_open)
         self._info = _Lru(max_open)
         self._tiles = _Lru(max_open)
+        self._decoded = _DecodedTiles(decoded_tile_bytes)
 
     # Reading ---------------------------------------------------------------
 
@@ -432,11 +485,13 @@ class PyvipsBackend(ImageBackend):
             for row in range(top // th, (bottom - 1) // th + 1)
             for column in range(left // tw, (right - 1) // tw + 1)
         ]
+        keys = [(signature, level, row * across + column) for row, column in places]
+        tiles = [self._decoded.get(key) for key in keys]
+        missing = [i for i, tile in enumerate(tiles) if tile is None]
         try:
             with open(signature[0], "rb") as fh:
                 stored_data = [
-                    _tile_data(fh.fileno(), stored, row * across + column)
-                    for row, column in places
+                    _tile_data(fh.fileno(), stored, keys[i][2]) for i in missing
                 ]
         except OSError as exc:
             raise BackendError("cannot read a tile of the pyramid") from exc
@@ -449,11 +504,16 @@ class PyvipsBackend(ImageBackend):
         try:
             # libjpeg-turbo lets go of the interpreter lock: a region's tiles
             # are decoded on the idle cores too (as libvips' own threads did).
-            tiles = (
+            decoded = (
                 _decoders().map(decode, stored_data)
-                if len(places) > 1
-                else [decode(stored_data[0])]
+                if len(stored_data) > 1
+                else [decode(data) for data in stored_data]
             )
+            for i, tile in zip(missing, decoded, strict=True):
+                if tile.shape != (th, tw, stored.bands):
+                    return None
+                self._decoded.put(keys[i], tile)
+                tiles[i] = tile
             for (row, column), tile in zip(places, tiles, strict=True):
                 if tile.shape != (th, tw, stored.bands):
                     return None

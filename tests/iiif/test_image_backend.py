@@ -326,3 +326,68 @@ def test_a_damaged_tile_falls_back_to_libvips_which_reports_it(pyramid):
     with pytest.raises(BackendError):
         backend.render(pyramid, plan("0,0,300,300/300,/0/default.jpg"))
     assert set(backend.tiles_of) == {0} and backend.opened == [0]
+
+
+def _counting_decoder(monkeypatch) -> list:
+    """Count the tiles libjpeg-turbo decodes for composed regions."""
+    import iiif.image_backend as module
+
+    calls = []
+    real = module.simplejpeg.decode_jpeg
+
+    def decode(data, **kwargs):
+        calls.append(len(data))
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(module.simplejpeg, "decode_jpeg", decode)
+    return calls
+
+
+def test_overlapping_regions_reuse_decoded_tiles_and_give_the_same_image(
+    pyramid, monkeypatch
+):
+    calls = _counting_decoder(monkeypatch)
+    backend = PyvipsBackend()
+    first = backend.render(pyramid, plan("100,200,512,512/512,/0/default.jpg"))
+    assert len(calls) == 9  # 3 x 3 tiles
+    again = backend.render(pyramid, plan("100,200,512,512/512,/0/default.jpg"))
+    assert len(calls) == 9 and again == first  # nothing decoded again
+    # The next detail to the right shares two of its three columns.
+    backend.render(pyramid, plan("356,200,512,512/512,/0/default.jpg"))
+    assert len(calls) == 12
+    # The same pixels as a backend that keeps nothing.
+    keeps_nothing = PyvipsBackend(decoded_tile_bytes=0)
+    calls.clear()
+    assert (
+        keeps_nothing.render(pyramid, plan("100,200,512,512/512,/0/default.jpg"))
+        == first
+    )
+    keeps_nothing.render(pyramid, plan("100,200,512,512/512,/0/default.jpg"))
+    assert len(calls) == 18
+
+
+def test_decoded_tiles_stay_within_their_bytes(pyramid, monkeypatch):
+    calls = _counting_decoder(monkeypatch)
+    one_tile = 256 * 256 * 3
+    backend = PyvipsBackend(decoded_tile_bytes=4 * one_tile)
+    backend.render(pyramid, plan("100,200,512,512/512,/0/default.jpg"))
+    assert backend._decoded.nbytes == 4 * one_tile  # the last four of nine
+    backend.render(pyramid, plan("100,200,512,512/512,/0/default.jpg"))
+    assert len(calls) == 14  # the four kept were used; the other five decoded
+    assert backend._decoded.nbytes == 4 * one_tile
+    backend._decoded.put(("huge",), __import__("numpy").zeros(5 * one_tile, "uint8"))
+    assert backend._decoded.get(("huge",)) is None  # larger than the budget: not kept
+
+
+def test_a_replaced_pyramid_never_shows_its_old_decoded_tiles(pyramid):
+    backend = PyvipsBackend()
+    request = plan("100,200,512,512/512,/0/default.jpg")
+    before = _pixels(backend.render(pyramid, request))
+    assert near_rgb(before[10, 10], (200, 20, 20))  # red
+    grey = pyvips.Image.black(2000, 3000).new_from_image([128, 128, 128])
+    grey = grey.cast("uchar").copy(interpretation="srgb")
+    replaced = pyramid.with_name("new.tif")
+    grey.tiffsave(str(replaced), **PYRAMID_OPTIONS)
+    os.replace(replaced, pyramid)
+    after = _pixels(backend.render(pyramid, request))
+    assert near_rgb(after[10, 10], (128, 128, 128))
