@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from archive.search.analysis import fold, load_table
+from archive.search.jyutping import pycantonese_module, rime_readings
 
 #: Scope values of the table (see the header of ``data/aliases.tsv``).
 SCOPES = ("both", "colloquial", "standard", "word")
@@ -134,15 +135,11 @@ def expand_aliases(query_terms: Iterable[str]) -> list[tuple[str, ...]]:
 
 @cache
 def _known_words() -> frozenset[str]:
-    from pycantonese.data.rime_cantonese import CHARS_TO_JYUTPING
-
-    return frozenset(word for word in CHARS_TO_JYUTPING if len(word) > 1)
+    return frozenset(word for word in rime_readings() if len(word) > 1)
 
 
 def _segment(run: str) -> list[str]:
-    import pycantonese
-
-    words = pycantonese.segment(run)
+    words = pycantonese_module().segment(run)
     return words if "".join(words) == run else [run]
 
 

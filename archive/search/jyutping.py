@@ -95,6 +95,36 @@ def to_hong_kong(text: str) -> str | None:
 MAX_WORD_CHARS = 8
 
 
+#: Held while pycantonese is imported (see :func:`pycantonese_module`).
+_PYCANTONESE_IMPORT = threading.Lock()
+
+
+def pycantonese_module():
+    """pycantonese, imported on first use and never by two threads at once.
+
+    It is imported lazily (seconds of start-up that most processes never
+    need). pycantonese's package and its data module import each other, so two
+    threads importing them from different ends at once (``import pycantonese``
+    in one, ``from pycantonese.data.rime_cantonese import …`` in the other)
+    deadlock; Python then fails one import with ``_DeadlockError``. That was
+    seen under the app server's two threads (bench/search.py, granian). Every
+    use in the project goes through here, or through :func:`rime_readings`.
+    """
+    with _PYCANTONESE_IMPORT:
+        import pycantonese
+        import pycantonese.data.rime_cantonese  # noqa: F401 (loaded under the lock)
+
+    return pycantonese
+
+
+def rime_readings() -> dict[str, str]:
+    """rime-cantonese's characters-to-Jyutping table, as pycantonese ships it."""
+    pycantonese_module()
+    from pycantonese.data.rime_cantonese import CHARS_TO_JYUTPING
+
+    return CHARS_TO_JYUTPING
+
+
 @cache
 def _lexicon() -> dict[str, bool]:
     """pycantonese's words (True) and their beginnings (False), for longest matching.
@@ -104,8 +134,8 @@ def _lexicon() -> dict[str, bool]:
     found has a reading of its own. Knowing the beginnings lets a match stop
     as soon as no longer word can follow.
     """
-    from pycantonese import hkcancor
-    from pycantonese.data.rime_cantonese import CHARS_TO_JYUTPING
+    hkcancor = pycantonese_module().hkcancor
+    CHARS_TO_JYUTPING = rime_readings()  # noqa: N806 (pycantonese's name)
 
     def usable(word: str) -> bool:
         return 2 <= len(word) <= MAX_WORD_CHARS and all(
@@ -126,8 +156,8 @@ def warm_up() -> None:
     """Build the word list, the converter and the syllables now, once per process.
 
     Called as the WSGI application loads when ``SEARCH_WARM_AT_START`` is on,
-    so no visitor's search waits for it (about 10 s; with gunicorn's
-    ``--preload``, before the workers fork, which then share it), and before
+    so no visitor's search waits for it (about 10 s, in each app server
+    worker), and before
     a reindex forks its analysis processes. It also loads pycantonese's
     reading tables (the first :func:`word_syllables`).
     """
@@ -189,7 +219,7 @@ def word_syllables(word: str) -> tuple[str | None, ...]:
     Returns:
         One entry per character: a syllable such as ``"gwong2"``, or None.
     """
-    from pycantonese import characters_to_jyutping
+    characters_to_jyutping = pycantonese_module().characters_to_jyutping
 
     reading = characters_to_jyutping([word])[0][1]
     if reading:
@@ -238,7 +268,7 @@ def toneless(syllable: str) -> str:
 @cache
 def syllable_inventory() -> frozenset[str]:
     """Every toneless syllable that rime-cantonese (shipped with pycantonese) uses."""
-    from pycantonese.data.rime_cantonese import CHARS_TO_JYUTPING
+    CHARS_TO_JYUTPING = rime_readings()  # noqa: N806 (pycantonese's name)
 
     syllables = set()
     for reading in CHARS_TO_JYUTPING.values():
