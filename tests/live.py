@@ -7,6 +7,7 @@ other process reads the test database through its own connection.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -147,3 +148,18 @@ def wait_for(predicate, worker: LiveWorker, what: str, timeout: float = 60.0):
             return
         time.sleep(0.25)
     pytest.fail(f"timed out waiting for {what}; worker log:\n{worker.log_text()}")
+
+
+def production_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without the project's own settings, for a
+    production-settings subprocess: ``DJANGO_ENV=production``, a fresh secret key,
+    and ``settings`` on top (the hosts, database, folders and so on)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_", "ARCHIVE_"))
+    }
+    env["DJANGO_ENV"] = "production"
+    env["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(64)
+    env.update(settings)
+    return env

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -19,6 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.live import production_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -51,23 +51,14 @@ def served(tmp_path_factory):
             f"gunicorn is a dependency of the project and is missing: {GUNICORN}"
         )
     folder = tmp_path_factory.mktemp("app-server")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_", "ARCHIVE_"))
-    }
-    env.update(
-        {
-            "DJANGO_ENV": "production",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-            "DJANGO_ALLOWED_HOSTS": "archive.example.org",
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-            "ARCHIVE_STORAGE_ROOT": str(folder / "storage"),
-            "YUECANG_VAR_DIR": str(folder / "var"),
-            "ARCHIVE_TRUSTED_PROXIES": "127.0.0.1/32",
-            "SEARCH_WARM_AT_START": "false",
-        }
+    env = production_environment(
+        DJANGO_ALLOWED_HOSTS="archive.example.org",
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
+        ARCHIVE_STORAGE_ROOT=str(folder / "storage"),
+        YUECANG_VAR_DIR=str(folder / "var"),
+        ARCHIVE_TRUSTED_PROXIES="127.0.0.1/32",
+        SEARCH_WARM_AT_START="false",
     )
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],

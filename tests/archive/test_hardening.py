@@ -38,6 +38,7 @@ from archive.models import Asset, Item
 from archive.services import asset_create
 from tests.archive.doors import routed_patterns
 from tests.archive.factories import InstitutionFactory, ItemFactory, make_user
+from tests.live import production_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("archive", "iiif", "transcription", "themes", "ingest")
@@ -167,23 +168,14 @@ def test_production_settings_are_safe_whatever_the_environment_says(monkeypatch)
 
 def test_check_deploy_is_clean_as_deployed(tmp_path):
     """``check --deploy`` with the environment docs/deploy/hardening.md describes."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_", "ARCHIVE_"))
-    }
-    env.update(
-        {
-            "DJANGO_ENV": "production",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-            "DJANGO_ALLOWED_HOSTS": "archive.example.org",
-            "DJANGO_CSRF_TRUSTED_ORIGINS": "https://archive.example.org",
-            "DJANGO_CACHE_URL": "redis://127.0.0.1:6379/1",
-            "DATABASE_URL": "postgres://archive@127.0.0.1:5432/archive",
-            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-            "ARCHIVE_TRUSTED_PROXIES": "unix,127.0.0.1/32",
-            "YUECANG_VAR_DIR": str(tmp_path),
-        }
+    env = production_environment(
+        DJANGO_ALLOWED_HOSTS="archive.example.org",
+        DJANGO_CSRF_TRUSTED_ORIGINS="https://archive.example.org",
+        DJANGO_CACHE_URL="redis://127.0.0.1:6379/1",
+        DATABASE_URL="postgres://archive@127.0.0.1:5432/archive",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        ARCHIVE_TRUSTED_PROXIES="unix,127.0.0.1/32",
+        YUECANG_VAR_DIR=str(tmp_path),
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
