@@ -157,8 +157,7 @@ def warm_up() -> None:
 
     Called as the WSGI application loads when ``SEARCH_WARM_AT_START`` is on,
     so no visitor's search waits for it (about 10 s, in each app server
-    worker), and before
-    a reindex forks its analysis processes. It also loads pycantonese's
+    worker), and before a reindex forks its analysis processes. It also loads pycantonese's
     reading tables (the first :func:`word_syllables`).
     """
     _lexicon()
