@@ -97,10 +97,18 @@ def _signature(path: Path) -> tuple[str, int, int]:
 
 
 class _Lru:
-    """A small thread-safe least-recently-used mapping."""
+    """A small thread-safe least-recently-used mapping.
 
-    def __init__(self, size: int):
+    Args:
+        size: the budget, in items, or in what ``weight`` measures.
+        weight: the share of the budget a value takes (1 by default); a
+            value larger than the whole budget is not kept.
+    """
+
+    def __init__(self, size: int, weight=None):
         self._size = size
+        self._weight = weight or (lambda value: 1)
+        self._total = 0
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -112,18 +120,25 @@ class _Lru:
             return value
 
     def put(self, key, value) -> None:
+        if self._weight(value) > self._size:
+            return
         with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._total -= self._weight(old)
             self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            self._total += self._weight(value)
+            while self._total > self._size:
+                _, dropped = self._items.popitem(last=False)
+                self._total -= self._weight(dropped)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._total = 0
 
 
-class _DecodedTiles:
+class _DecodedTiles(_Lru):
     """Decoded tiles kept for the next region, bounded by their bytes (thread-safe).
 
     A reader zooming into a detail asks for regions that overlap: a 512-px
@@ -133,35 +148,15 @@ class _DecodedTiles:
     """
 
     def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self._items: OrderedDict = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            tile = self._items.get(key)
-            if tile is not None:
-                self._items.move_to_end(key)
-            return tile
+        super().__init__(max_bytes, weight=lambda tile: tile.nbytes)
 
     def put(self, key, tile) -> None:
-        if tile.nbytes > self.max_bytes:
-            return
         tile.flags.writeable = False
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= old.nbytes
-            self._items[key] = tile
-            self._bytes += tile.nbytes
-            while self._bytes > self.max_bytes:
-                _, dropped = self._items.popitem(last=False)
-                self._bytes -= dropped.nbytes
+        super().put(key, tile)
 
     @property
     def nbytes(self) -> int:
-        return self._bytes
+        return self._total
 
 
 @dataclass(frozen=True)
@@ -515,8 +510,6 @@ class PyvipsBackend(ImageBackend):
                 self._decoded.put(keys[i], tile)
                 tiles[i] = tile
             for (row, column), tile in zip(places, tiles, strict=True):
-                if tile.shape != (th, tw, stored.bands):
-                    return None
                 x0, y0 = max(left, column * tw), max(top, row * th)
                 x1 = min(right, (column + 1) * tw)
                 y1 = min(bottom, (row + 1) * th)
