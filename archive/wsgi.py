@@ -12,9 +12,18 @@ application = get_wsgi_application()
 from django.conf import settings  # noqa: E402 (settings are chosen above)
 
 if settings.SEARCH_WARM_AT_START:
-    from archive.search.jyutping import warm_up
+    # What the first requests of a worker would otherwise load while a visitor
+    # waits (about 2 s, bench/search.py): search's word list and segmenter, the
+    # search index, the URL patterns with the view modules they import, and
+    # the reverse lookups every page's links use.
+    from django.urls import reverse
+
+    from archive.search.engine import engine_get
+    from archive.search.query import warm_up
 
     warm_up()
+    engine_get()
+    reverse("healthz")  # loads the URL conf, its views, every reverse lookup
 
 # What is loaded by now (Django, the URL patterns, search's word list) lives as
 # long as the process: keep it out of the garbage collector's full passes,

@@ -679,6 +679,9 @@ class Served:
         environment = {
             **django_environment(self.temp),
             "SEARCH_INDEX_DIR": str(self.temp / "index"),
+            # As production (archive/settings/production.py): each worker loads
+            # what its first searches need as it starts, not while one waits.
+            "SEARCH_WARM_AT_START": "true",
         }
         self.process = subprocess.Popen(
             gunicorn_argv(self.port, self.WORKERS, self.THREADS),
