@@ -13,13 +13,15 @@ from django.conf import settings  # noqa: E402 (settings are chosen above)
 
 if settings.SEARCH_WARM_AT_START:
     # What the first requests of a worker would otherwise load while a visitor
-    # waits (about 2 s, bench/search.py): search's word list and segmenter, the
-    # search index, the URL patterns with the view modules they import, and
-    # the reverse lookups every page's links use.
+    # waits: search's word list, converter and syllables (about 10 s), the
+    # search engine, the URL patterns with the view modules they import and
+    # the reverse lookups every page's links use (about 0.4 s). Not
+    # pycantonese's segmenter, which alias splitting loads on the first CJK
+    # search (0.8 s and about 190 MiB a process; docs/performance.md).
     from django.urls import reverse
 
     from archive.search.engine import engine_get
-    from archive.search.query import warm_up
+    from archive.search.jyutping import warm_up
 
     warm_up()
     engine_get()

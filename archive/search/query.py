@@ -591,24 +591,3 @@ def parse(text: str) -> Query:
         # for us, and the person gets a query that finds nothing.
         logger.exception("search query parser failed on %r", raw[:200])
         return Query(raw=raw, warnings=(ParseWarning("internal_error", "", 0),))
-
-
-#: Queries that take every path of the parser: CJK with an alias word (which
-#: loads pycantonese's segmenter), toned and toneless Jyutping, a phrase.
-_WARM_QUERIES = ("得閒飲茶", "jat1 gau2", "jatgau", '"成條街"')
-
-
-def warm_up() -> None:
-    """Load everything a process's first search would load, now.
-
-    The word list, the converter and the syllables (:func:`jyutping.warm_up`),
-    then a few parsed queries: splitting a CJK term at alias words loads
-    pycantonese's segmenter model, about 0.8 s that the first visitor of each
-    app server worker used to wait for (bench/search.py). Called as the WSGI
-    application loads when ``SEARCH_WARM_AT_START`` is on.
-    """
-    from archive.search import jyutping
-
-    jyutping.warm_up()
-    for text in _WARM_QUERIES:
-        parse(text)

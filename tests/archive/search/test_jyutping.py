@@ -113,8 +113,8 @@ def test_a_creek_is_read_cung1_not_as_the_surge_opencc_would_make_it():
 def test_the_wsgi_application_builds_the_word_list_at_start_when_asked(warm):
     """SEARCH_WARM_AT_START (on in production): no visitor's search waits for it.
 
-    The word list, the converter, pycantonese's segmenter (alias splitting,
-    0.8 s) and the URL conf's reverse lookups are all loaded as the app loads.
+    The word list, the converter and the URL conf's reverse lookups are all
+    loaded as the app loads.
     """
     import os
     import subprocess
@@ -127,15 +127,11 @@ def test_the_wsgi_application_builds_the_word_list_at_start_when_asked(warm):
         [
             sys.executable,
             "-c",
-            "import sys\n"
             "import archive.wsgi\n"
             "from archive.search import jyutping\n"
             "from django.urls import get_resolver\n"
-            "segmenter = sys.modules.get('pycantonese.word_segmentation.segmenter')\n"
             "print(jyutping._lexicon.cache_info().currsize,"
             " jyutping._s2hk.cache_info().currsize,"
-            " segmenter._get_default_segmenter.cache_info().currsize"
-            " if segmenter else 0,"
             " int(get_resolver()._populated))",
         ],
         cwd=Path(__file__).resolve().parents[3],
@@ -144,4 +140,4 @@ def test_the_wsgi_application_builds_the_word_list_at_start_when_asked(warm):
         text=True,
         check=True,
     ).stdout.split()
-    assert out == [warm] * 4
+    assert out == [warm] * 3
