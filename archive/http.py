@@ -1,4 +1,10 @@
-"""HTTP helpers for file doors: byte ranges (for seeking in audio and video)."""
+"""HTTP helpers for file doors: byte ranges (for seeking in audio and video).
+
+Behind nginx (``ARCHIVE_ACCEL_REDIRECT``, docs/deploy/nginx.conf) a file door
+decides access and then hands the file to nginx with ``X-Accel-Redirect``:
+nginx sends the bytes and answers byte ranges itself, so a web worker is never
+held by a long download or a slow player.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import os
 import re
 from pathlib import Path
 
+from django.conf import settings
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import render
 
@@ -42,8 +49,13 @@ def ranged_file_response(
 ) -> HttpResponse:
     """Serve a file, honouring a single ``Range: bytes=a-b`` request (RFC 9110 §14).
 
-    Media players seek with ranges; an unsatisfiable range answers 416.
+    Media players seek with ranges; an unsatisfiable range answers 416. With
+    ``ARCHIVE_ACCEL_REDIRECT`` set and the file under ``ARCHIVE_STORAGE_ROOT``,
+    the answer is nginx's to send (:func:`_accel_response`).
     """
+    accel = _accel_uri(path)
+    if accel is not None:
+        return _accel_response(accel, content_type, filename, cache_control)
     size = os.path.getsize(path)
     header = request.headers.get("Range", "")
     match = _RANGE.match(header.strip()) if header else None
@@ -68,6 +80,44 @@ def ranged_file_response(
         response["Content-Length"] = str(size)
     response["Content-Type"] = content_type
     response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = cache_control
+    response["X-Content-Type-Options"] = "nosniff"
+    if filename:
+        response["Content-Disposition"] = f"inline; filename*=UTF-8''{_quote(filename)}"
+    return response
+
+
+def _accel_uri(path: Path) -> str | None:
+    """The internal URI nginx serves ``path`` from, or None to send it from here.
+
+    The storage root's relative path, percent-encoded, under the
+    ``ARCHIVE_ACCEL_REDIRECT`` prefix (nginx decodes it again). None when the
+    setting is empty or the file is not under the storage root.
+    """
+    prefix = settings.ARCHIVE_ACCEL_REDIRECT
+    if not prefix:
+        return None
+    root = Path(settings.ARCHIVE_STORAGE_ROOT).resolve()
+    try:
+        relative = Path(path).resolve().relative_to(root)
+    except ValueError:
+        return None
+    from urllib.parse import quote
+
+    return f"{prefix.rstrip('/')}/{quote(relative.as_posix())}"
+
+
+def _accel_response(
+    uri: str, content_type: str, filename: str, cache_control: str
+) -> HttpResponse:
+    """An empty answer that tells nginx to send the file at ``uri`` (its own ranges).
+
+    nginx keeps Content-Type, Content-Disposition and Cache-Control from this
+    answer; the internal location repeats the other headers the door set
+    (docs/deploy/nginx.conf).
+    """
+    response = HttpResponse(content_type=content_type)
+    response["X-Accel-Redirect"] = uri
     response["Cache-Control"] = cache_control
     response["X-Content-Type-Options"] = "nosniff"
     if filename:

@@ -7,11 +7,11 @@ What it does, in one run:
 1. Makes a 6000x9000 page (a sample page scaled up, saved as JPEG), ingests it
    into a throw-away archive (SQLite, its own storage folder) and builds the
    pyramid with the project's recipe (``iiif.services.PYRAMID_OPTIONS``).
-2. Starts the project in its documented production configuration: gunicorn,
-   ``-k gthread -w 2 --threads 2``, ``DJANGO_ENV=production``, the on-disk
-   tile cache on; and, as the named baseline, IIPImage 1.1 (Debian
-   ``iipimage-server``, 2 FastCGI processes behind lighttpd) reading the same
-   TIFF. Both on 127.0.0.1.
+2. Starts the project in its documented production configuration: nginx in
+   front (docs/deploy/nginx.conf), gunicorn ``-k sync -w 2 --timeout 120``,
+   ``DJANGO_ENV=production``, the on-disk tile cache on; and, as the named
+   baseline, IIPImage 1.1 (Debian ``iipimage-server``, 2 FastCGI processes
+   behind lighttpd) reading the same TIFF. Both on 127.0.0.1.
 3. Drives both with ``wrk`` over the same request mix, on forms valid in Image
    API 2 and 3 (``w,`` sizes, ``default.jpg``; Debian's IIPImage speaks 2.x):
    every 256-px viewer tile at scale factors 1 to 32 as OpenSeadragon asks for
@@ -121,6 +121,7 @@ class Workdir:
             "YUECANG_VAR_DIR": str(self.dir / "var"),
             # As documented for production behind nginx (README, hardening.md).
             "ARCHIVE_TRUSTED_PROXIES": "127.0.0.1/32",
+            "ARCHIVE_ACCEL_REDIRECT": "/_storage/",
             # One client address makes every request here: the IIIF limit stays
             # on (its counting is measured) but is set where it never refuses.
             "ARCHIVE_RATELIMIT_IIIF": "1000000000",
@@ -228,17 +229,22 @@ def process_tree(process: subprocess.Popen | None) -> list[int]:
     return [process.pid, *map(int, children)]
 
 
-def gunicorn_argv(port: int, workers: int = 2, threads: int = 2) -> list[str]:
-    """gunicorn as production runs it (README "Production"): gthread, on 127.0.0.1."""
+def gunicorn_argv(port: int, workers: int = 2, threads: int = 0) -> list[str]:
+    """gunicorn as production runs it (README "Production"): sync workers, on 127.0.0.1.
+
+    ``threads`` > 0: the threaded worker class (``gthread``) instead, as
+    ``bench/search.py`` runs it with no front server (a sync worker needs a
+    buffering front such as nginx).
+    """
+    kind = ["-k", "gthread", "--threads", str(threads)] if threads else ["-k", "sync"]
     return [
         str(Path(sys.executable).with_name("gunicorn")),
         "archive.wsgi:application",
-        "-k",
-        "gthread",
+        *kind,
         "-w",
         str(workers),
-        "--threads",
-        str(threads),
+        "--timeout",
+        "120",
         "-b",
         f"127.0.0.1:{port}",
         "--log-level",
@@ -249,8 +255,8 @@ def gunicorn_argv(port: int, workers: int = 2, threads: int = 2) -> list[str]:
 class Gunicorn:
     """The project in its production configuration."""
 
-    def __init__(self, work: Workdir, workers: int = 2, threads: int = 2) -> None:
-        self.work, self.workers, self.threads = work, workers, threads
+    def __init__(self, work: Workdir, workers: int = 2) -> None:
+        self.work, self.workers = work, workers
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -258,7 +264,7 @@ class Gunicorn:
         self.stop()
         self.work.cache_set_aside()
         self.process = subprocess.Popen(
-            gunicorn_argv(self.port, self.workers, self.threads),
+            gunicorn_argv(self.port, self.workers),
             cwd=ROOT,
             env=self.work.env,
         )
@@ -278,7 +284,7 @@ class Gunicorn:
     def base(self, identifier: str) -> str:
         return f"/iiif/3/image/{identifier}"
 
-    name = "yuecang (gunicorn gthread 2x2)"
+    name = "yuecang (gunicorn sync x2)"
 
 
 class NginxFront:
@@ -301,6 +307,9 @@ class NginxFront:
         server = (ROOT / "docs" / "deploy" / "nginx.conf").read_text()
         server = server.replace("@IIIF_CACHE_DIR@", str(cache))
         server = server.replace("@UPSTREAM@", f"127.0.0.1:{self.app.port}")
+        server = server.replace(
+            "@STORAGE_ROOT@", self.app.work.env["ARCHIVE_STORAGE_ROOT"]
+        )
         server = re.sub(
             r"listen\s+[^;]+;", f"listen 127.0.0.1:{self.port};", server, count=1
         )

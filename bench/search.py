@@ -665,8 +665,13 @@ def api_runner(errors: list[int]):
 
 
 class Served:
-    """The project as it is deployed (docs/performance.md): gunicorn, ``gthread``,
-    2 worker processes of 2 threads each, on the bench's database and index."""
+    """The project's app server with no front server: gunicorn, ``gthread``, 2
+    worker processes of 2 threads each, on the bench's database and index.
+
+    Production runs sync workers behind nginx (README "Production"); a sync
+    worker needs a buffering front, and this bench has none, so it keeps the
+    threaded worker class the figures in docs/performance.md were measured on.
+    """
 
     WORKERS, THREADS = 2, 2
 

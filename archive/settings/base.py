@@ -205,6 +205,11 @@ STORAGES = {
 ARCHIVE_STORAGE_ROOT = Path(
     env.str("ARCHIVE_STORAGE_ROOT", default=str(VAR_DIR / "storage"))
 )
+#: Behind nginx: the internal location prefix that serves ARCHIVE_STORAGE_ROOT
+#: (docs/deploy/nginx.conf, ``/_storage/``). File doors then decide access and
+#: answer with ``X-Accel-Redirect``; nginx sends the bytes and the ranges.
+#: Empty: Django sends them (development, tests, no front server).
+ARCHIVE_ACCEL_REDIRECT = env.str("ARCHIVE_ACCEL_REDIRECT", default="")
 #: Wagtail images and documents (editorial uploads, not archival originals).
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
 
+from archive.http import _accel_uri
 from archive.models import AccessLevel, Asset, WorkerHeartbeat
 from archive.services import asset_create
 from tests.archive.factories import InstitutionFactory, ItemFactory
@@ -111,6 +113,33 @@ def test_media_file_supports_byte_ranges(client, tmp_path):
     tail = client.get(url, HTTP_RANGE="bytes=-4")
     assert b"".join(tail.streaming_content) == bytes(range(252, 256))
     assert client.get(url, HTTP_RANGE="bytes=5000-").status_code == 416
+
+
+def test_media_file_behind_nginx_is_handed_over_with_x_accel_redirect(
+    client, tmp_path, settings
+):
+    """With ARCHIVE_ACCEL_REDIRECT the door decides and nginx sends the bytes."""
+    settings.ARCHIVE_ACCEL_REDIRECT = "/_storage/"
+    item = ItemFactory()
+    source = tmp_path / "訪談.wav"
+    source.write_bytes(bytes(range(256)) * 4)
+    asset, _ = asset_create(item=item, source=source, role=Asset.Role.MEDIA)
+    url = f"/items/{item.public_id}/files/{asset.pk}"
+    response = client.get(url, HTTP_RANGE="bytes=10-19")
+    # nginx answers the range from the file itself: Django sends no body.
+    assert response.status_code == 200 and response.content == b""
+    assert response["X-Accel-Redirect"] == "/_storage/" + quote(asset.storage_path)
+    assert response["Cache-Control"] and response["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Range" not in response
+    assert "%E8%A8%AA%E8%AB%87.wav" in response["Content-Disposition"]
+    # The access decision still comes first: a refused visitor gets no hand-over.
+    item.access_level = AccessLevel.STAFF
+    item.save()
+    refused = client.get(url)
+    assert refused.status_code == 403 and "X-Accel-Redirect" not in refused
+    # A file outside the storage root is sent by Django, as without nginx.
+    assert _accel_uri(asset.path) is not None
+    assert _accel_uri(source) is None
 
 
 def test_institution_pages_browse_by_institution(client):
