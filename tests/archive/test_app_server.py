@@ -3,13 +3,19 @@
 Starts the documented command, with production settings on a throw-away SQLite
 database, and checks that the whole Django stack answers through it: the health
 report and the security headers, an Image API refusal with its CORS header, and
-a host outside ``ALLOWED_HOSTS`` refused.
+a host outside ``ALLOWED_HOSTS`` refused. Then puts Debian's nginx in front with
+docs/deploy/nginx.conf as documented: nginx sends stored files the app hands
+over (``X-Accel-Redirect``) and cached public tiles, and neither door outlives
+a withdrawal.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import service_unavailable
 from tests.live import production_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +51,33 @@ def get(port: int, path: str, headers: dict | None = None):
         conn.close()
 
 
+class App:
+    """The running app: its port, environment and folder."""
+
+    def __init__(self, port: int, env: dict[str, str], folder: Path) -> None:
+        self.port, self.env, self.folder = port, env, folder
+
+    def shell(self, code: str) -> str:
+        """Run Python in ``manage.py shell`` on the app's settings; its output."""
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(app):
+    return app.port
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
     if not GUNICORN.exists():
         pytest.fail(
             f"gunicorn is a dependency of the project and is missing: {GUNICORN}"
@@ -58,6 +90,7 @@ def served(tmp_path_factory):
         ARCHIVE_STORAGE_ROOT=str(folder / "storage"),
         YUECANG_VAR_DIR=str(folder / "var"),
         ARCHIVE_TRUSTED_PROXIES="127.0.0.1/32",
+        ARCHIVE_ACCEL_REDIRECT="/_storage/",
         SEARCH_WARM_AT_START="false",
     )
     migrate = subprocess.run(
@@ -69,6 +102,17 @@ def served(tmp_path_factory):
         timeout=300,
     )
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    # As a deployment does: production's static storage needs its manifest
+    # (pages, refusals included, name their static files through it).
+    static = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert static.returncode == 0, static.stdout + static.stderr
     port = free_port()
     # The command of README "Production", with one worker (a test needs no more).
     process = subprocess.Popen(
@@ -103,7 +147,7 @@ def served(tmp_path_factory):
                 if time.monotonic() > deadline:
                     pytest.fail("gunicorn did not answer within 90 s")
                 time.sleep(0.3)
-        yield port
+        yield App(port, env, folder)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -134,3 +178,136 @@ def test_a_host_not_allowed_is_refused(served):
         assert conn.getresponse().status == 400
     finally:
         conn.close()
+
+
+# nginx in front, as docs/deploy/nginx.conf documents -------------------------
+
+#: A public volume with one page (its pyramid made) and a staff-only volume
+#: with one file; prints what the tests need.
+SETUP = """
+import json
+import pyvips
+from archive.models import Asset, Institution, Item, PageImage
+from archive.services import asset_create
+from iiif.identifiers import image_identifier
+from iiif.services import page_pyramid_make
+
+institution = Institution.objects.create(code="front", name="前端")
+found = {}
+for public_id, level in (("front-public", "public"), ("front-staff", "staff")):
+    item = Item.objects.create(
+        public_id=public_id, kind=Item.Kind.BOOK_VOLUME, institution=institution,
+        title="前端", rights_uri="http://rightsstatements.org/vocab/NoC-NC/1.0/",
+        required_statement="test", access_level=level,
+    )
+    source = FOLDER + "/" + public_id + ".jpg"
+    pyvips.Image.xyz(600, 900).extract_band(0).cast("uchar").jpegsave(source)
+    asset, _ = asset_create(item=item, source=source, role=Asset.Role.PAGE)
+    page_pyramid_make(asset=asset)
+    PageImage.objects.create(
+        item=item, sequence=1, asset=asset, width=600, height=900,
+        public_id=public_id + "-p1",
+    )
+    found[public_id] = {
+        "file": f"/items/{public_id}/files/{asset.pk}",
+        "path": str(asset.path),
+        "storage_path": asset.storage_path,
+        "tile": "/iiif/3/image/" + image_identifier(public_id + "-p1")
+        + "/0,0,256,256/256,/0/default.jpg",
+    }
+print(json.dumps(found))
+"""
+
+
+@pytest.fixture(scope="module")
+def front(app):
+    """nginx with docs/deploy/nginx.conf in front of the app; its port and the records."""
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None
+    )
+    if nginx is None:
+        service_unavailable("nginx is not installed (apt-get install nginx-light)")
+    records = json.loads(
+        app.shell(SETUP.replace("FOLDER", repr(str(app.folder)))).splitlines()[-1]
+    )
+    folder = app.folder / "nginx"
+    folder.mkdir()
+    port = free_port()
+    server = (ROOT / "docs" / "deploy" / "nginx.conf").read_text()
+    server = server.replace("@IIIF_CACHE_DIR@", str(app.folder / "var" / "iiif-cache"))
+    server = server.replace("@UPSTREAM@", f"127.0.0.1:{app.port}")
+    server = server.replace("@STORAGE_ROOT@", app.env["ARCHIVE_STORAGE_ROOT"])
+    server = re.sub(r"listen\s+[^;]+;", f"listen 127.0.0.1:{port};", server, count=1)
+    (folder / "server.conf").write_text(server)
+    temp = " ".join(
+        f"{kind}_temp_path {folder / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (folder / "nginx.conf").write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"worker_processes 1;\ndaemon off;\npid {folder / 'nginx.pid'};\n"
+        f"error_log {folder / 'error.log'} warn;\nevents {{ worker_connections 64; }}\n"
+        f"http {{ access_log off; {temp} include {folder / 'server.conf'}; }}\n"
+    )
+    process = subprocess.Popen([nginx, "-c", str(folder / "nginx.conf")])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(port, "/healthz")
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"nginx did not start: {(folder / 'error.log').read_text()}"
+                    )
+                time.sleep(0.2)
+        yield port, records, app.port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_nginx_sends_the_stored_file_the_app_hands_over_with_its_ranges(front):
+    port, records, _ = front
+    public = records["front-public"]
+    stored = Path(public["path"]).read_bytes()
+    # The app decides and hands over; it sends none of the bytes itself.
+    status, headers, body = get(front[2], public["file"])
+    assert status == 200 and body == b""
+    assert headers["x-accel-redirect"] == "/_storage/" + public["storage_path"]
+    status, headers, body = get(port, public["file"])
+    assert status == 200 and body == stored
+    assert headers["content-type"] == "image/jpeg"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"].startswith("public")
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "x-accel-redirect" not in headers
+    status, headers, body = get(port, public["file"], {"Range": "bytes=10-19"})
+    assert status == 206 and body == stored[10:20]
+    assert headers["content-range"] == f"bytes 10-19/{len(stored)}"
+    # The internal location is nginx's alone: a client cannot ask for it.
+    assert get(port, "/_storage/" + public["storage_path"])[0] == 404
+    # A file the visitor may not see is refused by the app: nothing handed over.
+    status, headers, body = get(port, records["front-staff"]["file"])
+    assert status == 403 and b"\xff\xd8" not in body
+
+
+def test_nginx_serves_a_cached_public_tile_until_the_volume_is_withdrawn(front, app):
+    port, records, _ = front
+    tile = records["front-public"]["tile"]
+    status, headers, first = get(port, tile)
+    assert status == 200 and "x-served-by" not in headers  # rendered by Django
+    status, headers, again = get(port, tile)
+    assert status == 200 and headers["x-served-by"] == "nginx-cache"
+    assert again == first
+    assert get(port, records["front-staff"]["tile"])[0] == 401
+    app.shell(
+        "from archive.models import Item\n"
+        "item = Item.objects.get(public_id='front-public')\n"
+        "item.access_level = 'withdrawn'\n"
+        "item.save()\n"
+    )
+    status, headers, body = get(port, tile)
+    assert status == 410 and "x-served-by" not in headers
+    assert get(port, records["front-public"]["file"])[0] == 410
