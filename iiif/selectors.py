@@ -193,8 +193,12 @@ def item_has_restricted_parts(*, item: Item) -> bool:
 
 def visible_pages(*, item: Item, user=None, request=None) -> list[PageImage]:
     """The item's pages in reading order that ``user`` may see (all when none is stricter)."""
-    # Each page's file in the same query: its access is read for every page.
-    pages = list(item.pages.select_related("asset"))
+    if "pages" in getattr(item, "_prefetched_objects_cache", {}):
+        # Already read with their files by manifest_item_get: not a second time.
+        pages = list(item.pages.all())
+    else:
+        # Each page's file in the same query: its access is read for every page.
+        pages = list(item.pages.select_related("asset"))
     if not any(p.asset.is_staff_only or p.asset.access_level for p in pages):
         return pages
     return [p for p in pages if can_view(user, p.asset, request)]

@@ -809,3 +809,7 @@ def test_a_thousand_canvas_manifest_reads_the_database_a_fixed_number_of_times(
     assert len(doc["items"]) == 1000
     assert_valid_presentation(doc)
     assert len(queries) <= QUERIES_FOR_ANY_MANIFEST, [q["sql"] for q in queries]
+    # The pages (1,000 rows with their files) are read once, not again to
+    # filter them by access (selectors.visible_pages).
+    page_reads = [q for q in queries if 'FROM "archive_pageimage"' in q["sql"]]
+    assert len(page_reads) == 1, [q["sql"] for q in page_reads]
