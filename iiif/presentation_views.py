@@ -58,7 +58,7 @@ def _content_type(request) -> str:
 
 
 def _answer(
-    request, body: str, *, status: int, cache_control: str, media_type: str = ""
+    request, body: str | bytes, *, status: int, cache_control: str, media_type: str = ""
 ) -> HttpResponse:
     response = HttpResponse(
         body, status=status, content_type=media_type or _content_type(request)
@@ -83,7 +83,7 @@ def _document(request, document: presentation.Document) -> HttpResponse:
     if not document.shared:
         return _answer(
             request,
-            document.body,
+            document.data,
             status=200,
             cache_control=PRIVATE_CACHE,
             media_type=document.media_type,
@@ -98,7 +98,7 @@ def _document(request, document: presentation.Document) -> HttpResponse:
         return response
     response = _answer(
         request,
-        document.body,
+        document.data,
         status=200,
         cache_control=cache_control,
         media_type=document.media_type,

@@ -9,6 +9,7 @@ reject the validator's broken fixtures and accept its valid ones.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -417,6 +418,18 @@ def volume(tmp_path):
     _page(item, tmp_path, 1, "第一葉")
     _page(item, tmp_path, 2, "第二葉", color=(10, 20, 30))
     return item
+
+
+def test_a_cached_manifest_is_the_built_one_byte_for_byte_with_its_etag(client, sample):
+    """Built (no stamp yet), built and stored, then from the cache: one body, one ETag."""
+    url = f"/iiif/3/manifest/{VOLUME}"
+    answers = [_get(client, url) for _ in range(3)]
+    assert len({a.content for a in answers}) == 1
+    assert len({a["ETag"] for a in answers}) == 1
+    digest = hashlib.sha256(answers[0].content).hexdigest()[:32]
+    assert answers[2]["ETag"] == f'"{digest}"'
+    assert json.loads(answers[2].content)["id"] == f"{HOST}/iiif/3/manifest/{VOLUME}"
+    assert _get(client, url, HTTP_IF_NONE_MATCH=answers[0]["ETag"]).status_code == 304
 
 
 def _cached_then(client, url, change):
