@@ -287,6 +287,38 @@ class Gunicorn:
     name = "yuecang (gunicorn sync x2)"
 
 
+def nginx_start(
+    folder: Path, *, port: int, upstream: int, cache_dir: Path, storage_root: str
+) -> subprocess.Popen:
+    """Debian's nginx with docs/deploy/nginx.conf as written, on 127.0.0.1:``port``.
+
+    In front of gunicorn on ``upstream``, 2 worker processes, its files in
+    ``folder``; returns once it answers.
+    """
+    folder.mkdir(exist_ok=True)
+    server = (ROOT / "docs" / "deploy" / "nginx.conf").read_text()
+    server = server.replace("@IIIF_CACHE_DIR@", str(cache_dir))
+    server = server.replace("@UPSTREAM@", f"127.0.0.1:{upstream}")
+    server = server.replace("@STORAGE_ROOT@", storage_root)
+    server = re.sub(r"listen\s+[^;]+;", f"listen 127.0.0.1:{port};", server, count=1)
+    (folder / "server.conf").write_text(server)
+    (folder / "nginx.conf").write_text(
+        "user root;\nworker_processes 2;\ndaemon off;\n"
+        f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
+        "events { worker_connections 1024; }\n"
+        "http {\n  access_log off;\n"
+        f"  client_body_temp_path {folder}/body;\n"
+        f"  proxy_temp_path {folder}/proxy;\n"
+        f"  fastcgi_temp_path {folder}/fcgi;\n"
+        f"  uwsgi_temp_path {folder}/uwsgi;\n"
+        f"  scgi_temp_path {folder}/scgi;\n"
+        f"  include {folder}/server.conf;\n}}\n"
+    )
+    process = subprocess.Popen(["nginx", "-c", str(folder / "nginx.conf")])
+    wait_for("127.0.0.1", port)
+    return process
+
+
 class NginxFront:
     """The documented production front: nginx serves cached public tiles from disk
     (docs/deploy/nginx.conf) and passes everything else to gunicorn."""
@@ -297,39 +329,19 @@ class NginxFront:
         self.app = app
         self.port = free_port()
         self.folder = app.work.dir / "nginx"
-        self.folder.mkdir(exist_ok=True)
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.stop()
         self.app.start()
-        cache = Path(self.app.work.env["YUECANG_VAR_DIR"]) / "iiif-cache"
-        server = (ROOT / "docs" / "deploy" / "nginx.conf").read_text()
-        server = server.replace("@IIIF_CACHE_DIR@", str(cache))
-        server = server.replace("@UPSTREAM@", f"127.0.0.1:{self.app.port}")
-        server = server.replace(
-            "@STORAGE_ROOT@", self.app.work.env["ARCHIVE_STORAGE_ROOT"]
+        env = self.app.work.env
+        self.process = nginx_start(
+            self.folder,
+            port=self.port,
+            upstream=self.app.port,
+            cache_dir=Path(env["YUECANG_VAR_DIR"]) / "iiif-cache",
+            storage_root=env["ARCHIVE_STORAGE_ROOT"],
         )
-        server = re.sub(
-            r"listen\s+[^;]+;", f"listen 127.0.0.1:{self.port};", server, count=1
-        )
-        (self.folder / "server.conf").write_text(server)
-        (self.folder / "nginx.conf").write_text(
-            "user root;\nworker_processes 2;\ndaemon off;\n"
-            f"pid {self.folder}/nginx.pid;\nerror_log {self.folder}/error.log warn;\n"
-            "events { worker_connections 1024; }\n"
-            "http {\n  access_log off;\n"
-            f"  client_body_temp_path {self.folder}/body;\n"
-            f"  proxy_temp_path {self.folder}/proxy;\n"
-            f"  fastcgi_temp_path {self.folder}/fcgi;\n"
-            f"  uwsgi_temp_path {self.folder}/uwsgi;\n"
-            f"  scgi_temp_path {self.folder}/scgi;\n"
-            f"  include {self.folder}/server.conf;\n}}\n"
-        )
-        self.process = subprocess.Popen(
-            ["nginx", "-c", str(self.folder / "nginx.conf")]
-        )
-        wait_for("127.0.0.1", self.port)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -42,9 +42,10 @@ the SQLite database, the index and the baselines; removed at the end):
    access check against the database rows, JSON), 20 queries per class
    spread over each list: warm-up, 2 passes single client, then 4 clients
    (threads, one pass each); then the same queries over HTTP to the project
-   as deployed, gunicorn ``gthread`` with 2 worker processes of 2 threads
-   (``Served``; kept-alive connections, one per client), single client and
-   4 clients. The targets apply to what is served over HTTP; the 4 threads
+   as deployed (README "Production"): nginx with docs/deploy/nginx.conf in
+   front of gunicorn's 2 sync workers (``Served``; kept-alive connections to
+   nginx, one per client; without nginx, gunicorn ``gthread`` 2x2 alone),
+   single client and 4 clients. The targets apply to what is served over HTTP; the 4 threads
    in one process share one interpreter lock, which no deployment does, and
    are kept for information.
 6. **Baselines on the same segments**, each an on-disk SQLite database:
@@ -109,6 +110,7 @@ sys.path[:] = [str(ROOT)] + [
 from bench.iiif_tiles import (  # noqa: E402
     free_port,
     gunicorn_argv,
+    nginx_start,
     process_tree,
     wait_for,
     wait_idle,
@@ -665,20 +667,34 @@ def api_runner(errors: list[int]):
 
 
 class Served:
-    """The project's app server with no front server: gunicorn, ``gthread``, 2
-    worker processes of 2 threads each, on the bench's database and index.
+    """The project as deployed (README "Production"), on the bench's database and
+    index: nginx with docs/deploy/nginx.conf in front of gunicorn's 2 sync workers.
 
-    Production runs sync workers behind nginx (README "Production"); a sync
-    worker needs a buffering front, and this bench has none, so it keeps the
-    threaded worker class the figures in docs/performance.md were measured on.
+    Without nginx: gunicorn ``gthread``, 2 workers of 2 threads, alone (a sync
+    worker needs a buffering front); ``name`` says which ran.
     """
 
-    WORKERS, THREADS = 2, 2
+    WORKERS = 2
 
     def __init__(self, temp: Path) -> None:
         self.temp = temp
         self.port = free_port()
+        self.front = self.fronted()
+        self.app_port = free_port() if self.front else self.port
         self.process: subprocess.Popen | None = None
+        self.nginx: subprocess.Popen | None = None
+
+    @staticmethod
+    def fronted() -> bool:
+        """Whether nginx is there to put in front."""
+        return shutil.which("nginx") is not None
+
+    @classmethod
+    def name(cls) -> str:
+        """What serves the API in this run."""
+        if cls.fronted():
+            return "nginx + gunicorn sync, 2 workers"
+        return "gunicorn gthread, 2 workers x 2 threads (no nginx)"
 
     def start(self) -> None:
         environment = {
@@ -689,13 +705,21 @@ class Served:
             "SEARCH_WARM_AT_START": "true",
         }
         self.process = subprocess.Popen(
-            gunicorn_argv(self.port, self.WORKERS, self.THREADS),
+            gunicorn_argv(self.app_port, self.WORKERS, 0 if self.front else 2),
             cwd=ROOT,
             env=environment,
         )
-        wait_for("127.0.0.1", self.port)
+        wait_for("127.0.0.1", self.app_port)
         # Each worker loads the word list as it starts: measure once all are idle.
         wait_idle(self.pids)
+        if self.front:
+            self.nginx = nginx_start(
+                self.temp / "nginx",
+                port=self.port,
+                upstream=self.app_port,
+                cache_dir=self.temp / "var" / "iiif-cache",
+                storage_root=str(self.temp / "storage"),
+            )
         # A running server has served searches: the first CJK search of each
         # worker loads pycantonese's segmenter (0.8 s; not at start, it costs
         # 190 MiB a process). Warm every worker with a few, each on a new connection.
@@ -723,9 +747,10 @@ class Served:
         return process_tree(self.process)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
+        for process in (self.nginx, self.process):
+            if process and process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
 
     def runner(self, errors: list[int]):
         """A client with one kept-alive connection; non-200 answers go to ``errors``."""
@@ -1293,8 +1318,8 @@ def report(
             "interpreter lock: a harsher setting than any deployment)."
         )
         print(
-            "\n## JSON API over HTTP: gunicorn gthread, 2 workers x 2 threads, as "
-            "deployed; the same queries (ms)\n"
+            f"\n## JSON API over HTTP: {Served.name()}, as deployed; the same "
+            "queries (ms)\n"
         )
         print(
             table(
