@@ -59,16 +59,21 @@ class App:
 
     def shell(self, code: str) -> str:
         """Run Python in ``manage.py shell`` on the app's settings; its output."""
-        done = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", code],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+        return manage(self.env, "shell", "-c", code)
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """Run a ``manage.py`` command in ``env``; its output (it must succeed)."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -93,26 +98,10 @@ def app(tmp_path_factory):
         ARCHIVE_ACCEL_REDIRECT="/_storage/",
         SEARCH_WARM_AT_START="false",
     )
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    manage(env, "migrate", "--noinput")
     # As a deployment does: production's static storage needs its manifest
     # (pages, refusals included, name their static files through it).
-    static = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert static.returncode == 0, static.stdout + static.stderr
+    manage(env, "collectstatic", "--noinput")
     port = free_port()
     # The command of README "Production", with one worker (a test needs no more).
     process = subprocess.Popen(
