@@ -284,7 +284,10 @@ class Gunicorn:
     def base(self, identifier: str) -> str:
         return f"/iiif/3/image/{identifier}"
 
-    name = "yuecang (gunicorn sync x2)"
+    name = (
+        "gunicorn -k sync -w 2 --timeout 120 alone (README Production puts nginx "
+        "in front), DJANGO_ENV=production"
+    )
 
 
 def nginx_start(
@@ -323,7 +326,10 @@ class NginxFront:
     """The documented production front: nginx serves cached public tiles from disk
     (docs/deploy/nginx.conf) and passes everything else to gunicorn."""
 
-    name = "yuecang (nginx + gunicorn)"
+    name = (
+        "nginx with docs/deploy/nginx.conf in front of gunicorn -k sync -w 2 "
+        "--timeout 120, DJANGO_ENV=production (README Production)"
+    )
 
     def __init__(self, app: Gunicorn) -> None:
         self.app = app
@@ -359,7 +365,7 @@ class NginxFront:
 class IIPImage:
     """IIPImage 1.1 from Debian, 2 FastCGI processes behind lighttpd (the baseline)."""
 
-    name = "IIPImage 1.1 (lighttpd, 2 fcgi)"
+    name = "IIPImage 1.1 (Debian iipimage-server), 2 FastCGI processes behind lighttpd"
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -703,6 +709,7 @@ def main() -> None:
         sampler.running = False
         sampler.join()
         peaks[server.name] = (sampler.peak, sampler.peak_process)
+    print(f"\nyuecang: {ours.name}\nbaseline: {iip.name}")
     print(
         f"\n{'class':24} {'conc':>4} | {'IIPImage req/s':>14} {'p50':>7} {'p99':>7} | "
         f"{'yuecang req/s':>13} {'p50':>7} {'p99':>7} | {'ratio':>5}"

@@ -19,9 +19,11 @@ end, also on Ctrl-C):
    ``--broker`` (give it a Redis database nobody else uses). Transcription
    on ingest is off (``TRANSCRIPTION_AUTO=false``): Whisper belongs on
    separate machines in production and would otherwise take the two cores
-   for minutes. The web side is gunicorn as the README's "Production" runs
-   it (``-k gthread -w 2 --threads 2``) with no nginx in front, so every
-   request, warm tiles included, reaches Django; one Celery worker with beat
+   for minutes. The web side is gunicorn ``-k gthread -w 2 --threads 2``
+   with no nginx in front, so every request, warm tiles included, reaches
+   Django (the README's "Production" runs sync workers behind nginx since
+   2026-11-30; a sync worker needs that buffering front, so with none this
+   bench keeps the threaded class its figures were measured on); one Celery worker with beat
    on the queues ``celery,ingest,transcribe,search`` (as ``make demo``). A
    delivery of N synthetic page scans (2000x3000 JPEG, one volume, batch
    format 2) is made before the clock starts.
