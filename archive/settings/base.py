@@ -201,7 +201,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-#: Originals and derivatives live here, content-addressed; never served as-is.
+#: Originals and derivatives live here, content-addressed; only a door that
+#: decided access serves them (itself, or nginx by ARCHIVE_ACCEL_REDIRECT).
 ARCHIVE_STORAGE_ROOT = Path(
     env.str("ARCHIVE_STORAGE_ROOT", default=str(VAR_DIR / "storage"))
 )
