@@ -19,11 +19,12 @@ end, also on Ctrl-C):
    ``--broker`` (give it a Redis database nobody else uses). Transcription
    on ingest is off (``TRANSCRIPTION_AUTO=false``): Whisper belongs on
    separate machines in production and would otherwise take the two cores
-   for minutes. The web side is gunicorn ``-k gthread -w 2 --threads 2``
-   with no nginx in front, so every request, warm tiles included, reaches
-   Django (the README's "Production" runs sync workers behind nginx since
-   2026-11-30; a sync worker needs that buffering front, so with none this
-   bench keeps the threaded class its figures were measured on); one Celery worker with beat
+   for minutes. The web side is as the README's "Production" deploys it:
+   nginx with docs/deploy/nginx.conf (warm public tiles from the tile cache,
+   stored files handed over) in front of gunicorn ``-k sync -w 2``; with
+   ``--front none`` (the default when nginx is missing), gunicorn ``-k
+   gthread -w 2 --threads 2`` alone, so every request, warm tiles included,
+   reaches Django (a sync worker needs a buffering front); one Celery worker with beat
    on the queues ``celery,ingest,transcribe,search`` (as ``make demo``). A
    delivery of N synthetic page scans (2000x3000 JPEG, one volume, batch
    format 2) is made before the clock starts.
@@ -106,6 +107,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.iiif_tiles import gunicorn_argv, nginx_start  # noqa: E402
+
 MANAGE = ROOT / "manage.py"
 BIN = Path(sys.executable).parent
 SAMPLE = ROOT / "ingest" / "sample"
@@ -276,7 +279,10 @@ class Archive:
         self.logs = self.dir / "logs"
         self.logs.mkdir()
         self.port = free_port()
+        # Behind nginx, gunicorn listens on a port of its own and nginx on ``port``.
+        self.app_port = free_port() if args.front == "nginx" else self.port
         self.gunicorn: subprocess.Popen | None = None
+        self.nginx: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
         self.ingest: subprocess.Popen | None = None
         env = {k: v for k, v in os.environ.items() if k not in OUTSIDE}
@@ -300,6 +306,10 @@ class Archive:
         if args.broker:
             env["CELERY_BROKER_URL"] = args.broker
         env["DATABASE_URL"] = database or f"sqlite:///{self.dir / 'bench.sqlite3'}"
+        if args.front == "nginx":
+            # As README "Production" documents behind nginx.
+            env["ARCHIVE_TRUSTED_PROXIES"] = "127.0.0.1/32"
+            env["ARCHIVE_ACCEL_REDIRECT"] = "/_storage/"
         self.env = env
 
     def _postgres_database(self, url: str) -> str:
@@ -359,25 +369,13 @@ class Archive:
     # -- web ---------------------------------------------------------------
 
     def web_start(self) -> None:
-        """Start gunicorn afresh, with an empty tile cache and Django cache."""
+        """Start gunicorn (and nginx in front) afresh, with empty caches."""
         self.web_stop()
         shutil.rmtree(self.var / "iiif-cache", ignore_errors=True)
         shutil.rmtree(self.var / "cache", ignore_errors=True)
+        front = self.args.front == "nginx"
         self.gunicorn = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "archive.wsgi:application",
-                "-k",
-                "gthread",
-                "-w",
-                "2",
-                "--threads",
-                "2",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-            ],
+            gunicorn_argv(self.app_port, 2, 0 if front else 2),
             cwd=ROOT,
             env=self.env,
             stdout=(self.logs / "gunicorn.log").open("ab"),
@@ -389,12 +387,25 @@ class Archive:
             if self.gunicorn.poll() is not None:
                 raise SystemExit("load: gunicorn exited; see its log")
             with contextlib.suppress(OSError, http.client.HTTPException):
-                if get(self.port, "/healthz", timeout=10)[0]:
-                    return
+                if get(self.app_port, "/healthz", timeout=10)[0]:
+                    break
             time.sleep(0.5)
-        raise SystemExit("load: gunicorn did not answer within 2 minutes")
+        else:
+            raise SystemExit("load: gunicorn did not answer within 2 minutes")
+        if front:
+            self.nginx = nginx_start(
+                self.dir / "nginx",
+                port=self.port,
+                upstream=self.app_port,
+                cache_dir=self.var / "iiif-cache",
+                storage_root=str(self.dir / "storage"),
+            )
 
     def web_stop(self) -> None:
+        if self.nginx is not None and self.nginx.poll() is None:
+            self.nginx.terminate()  # in this process's group: not stop_group
+            self.nginx.wait(timeout=30)
+        self.nginx = None
         stop_group(self.gunicorn, grace=40)
         self.gunicorn = None
 
@@ -1235,6 +1246,13 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=256, help="sender threads")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--front",
+        choices=("nginx", "none"),
+        default="nginx" if shutil.which("nginx") else "none",
+        help="nginx: as deployed (docs/deploy/nginx.conf, gunicorn sync x2); "
+        "none: gunicorn gthread 2x2 alone, every request to Django",
+    )
     args = parser.parse_args()
     args.seconds = args.seconds or (20.0 if args.quick else 120.0)
     args.ingest_pages = args.ingest_pages or (12 if args.quick else 40)
@@ -1278,6 +1296,15 @@ def main() -> int:
         archive.django()
         archive.worker_start()
         archive.web_start()
+        print(
+            "  web: "
+            + (
+                "nginx (docs/deploy/nginx.conf) in front of gunicorn -k sync -w 2, "
+                "as deployed"
+                if args.front == "nginx"
+                else "gunicorn -k gthread -w 2 --threads 2 alone, no front"
+            )
+        )
         plan = plan_make(archive.port, random.Random(args.seed))
         tiles = sum(len(level) for levels in plan.tiles.values() for level in levels)
         print(
