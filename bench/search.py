@@ -666,6 +666,10 @@ def api_runner(errors: list[int]):
     return run, close
 
 
+#: Whether nginx is there to put in front of the served app.
+FRONTED = shutil.which("nginx") is not None
+
+
 class Served:
     """The project as deployed (README "Production"), on the bench's database and
     index: nginx with docs/deploy/nginx.conf in front of gunicorn's 2 sync workers.
@@ -679,22 +683,17 @@ class Served:
     def __init__(self, temp: Path) -> None:
         self.temp = temp
         self.port = free_port()
-        self.front = self.fronted()
+        self.front = FRONTED
         self.app_port = free_port() if self.front else self.port
         self.process: subprocess.Popen | None = None
         self.nginx: subprocess.Popen | None = None
 
-    @staticmethod
-    def fronted() -> bool:
-        """Whether nginx is there to put in front."""
-        return shutil.which("nginx") is not None
-
-    @classmethod
-    def name(cls) -> str:
-        """What serves the API in this run."""
-        if cls.fronted():
-            return "nginx + gunicorn sync, 2 workers"
-        return "gunicorn gthread, 2 workers x 2 threads (no nginx)"
+    #: What serves the API in this run.
+    name = (
+        "nginx + gunicorn sync, 2 workers"
+        if FRONTED
+        else "gunicorn gthread, 2 workers x 2 threads (no nginx)"
+    )
 
     def start(self) -> None:
         environment = {
@@ -1318,7 +1317,7 @@ def report(
             "interpreter lock: a harsher setting than any deployment)."
         )
         print(
-            f"\n## JSON API over HTTP: {Served.name()}, as deployed; the same "
+            f"\n## JSON API over HTTP: {Served.name}, as deployed; the same "
             "queries (ms)\n"
         )
         print(
